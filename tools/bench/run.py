@@ -1,0 +1,530 @@
+"""Run squall's benchmarks side by side with the peers and report the ratios.
+
+Usage::
+
+    python tools/bench/run.py [BENCH ...] [--quick] [--no-install] [--fresh]
+                              [--no-report] [--list]
+
+Standard library only: it runs under any Python 3.11+.  It creates (or
+refreshes) the isolated environment ``tools/bench/.venv``, installs the pinned
+peers of ``requirements-peers.txt`` and squall's packages from this repository
+(editable) into it, runs each benchmark module in a subprocess of that
+environment, prints one table for the run and, unless ``--quick`` or
+``--no-report``, rewrites the benchmarks' sections of ``tools/bench/REPORT.md``.
+
+Ratios are ``peer time / squall time`` from the same run: above 1 means
+squall is faster.  See README.md beside this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent.parent
+BENCHMARKS_DIR = BENCH_DIR / "benchmarks"
+REQUIREMENTS = BENCH_DIR / "requirements-peers.txt"
+REPORT = BENCH_DIR / "REPORT.md"
+VENV = BENCH_DIR / ".venv"
+STAMP = VENV / "squall-bench-stamp.json"
+
+#: squall's packages (directories under packages/) the benchmarks import, in
+#: dependency order.  Add one here when a benchmark starts to use it.
+SQUALL_PACKAGES = ("core", "template")
+
+#: The implementation every ratio is relative to.
+REFERENCE = "squall"
+
+#: Wall-clock bound of one benchmark subprocess, in seconds.
+TIMEOUT = {"quick": 300, "full": 1800}
+
+
+# --------------------------------------------------------------------------
+# Results (the JSON written by benchmarks/_harness.py)
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImplResult:
+    impl: str
+    label: str
+    version: str
+    median_s: float
+    best_s: float
+
+    @property
+    def ops_per_s(self) -> float:
+        """Throughput of one CPU: operations per second of CPU time."""
+        return 1.0 / self.median_s
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    name: str
+    description: str
+    unit: str
+    python: str
+    repeats: int
+    min_time_s: float
+    results: tuple[ImplResult, ...]
+    skipped: tuple[tuple[str, str], ...]
+    """``(label, reason)`` of implementations that could not be imported."""
+    targets: Mapping[str, float]
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> BenchResult:
+        return cls(
+            name=str(doc["benchmark"]),
+            description=str(doc["description"]),
+            unit=str(doc["unit"]),
+            python=str(doc["python"]),
+            repeats=int(doc["repeats"]),
+            min_time_s=float(doc["min_time_s"]),
+            results=tuple(
+                ImplResult(
+                    impl=str(r["impl"]),
+                    label=str(r["label"]),
+                    version=str(r["version"]),
+                    median_s=float(r["median_s"]),
+                    best_s=float(r["best_s"]),
+                )
+                for r in doc["results"]
+            ),
+            skipped=tuple((str(s["label"]), str(s["reason"])) for s in doc.get("skipped", ())),
+            targets={str(k): float(v) for k, v in doc.get("targets", {}).items()},
+        )
+
+    def reference(self) -> ImplResult | None:
+        return next((r for r in self.results if r.impl == REFERENCE), None)
+
+    def speedup(self, result: ImplResult) -> float | None:
+        """``result``'s time over squall's; None without a squall result."""
+        ref = self.reference()
+        if ref is None:
+            return None
+        return result.median_s / ref.median_s
+
+
+# --------------------------------------------------------------------------
+# Formatting
+# --------------------------------------------------------------------------
+
+
+def format_duration(seconds: float) -> str:
+    """Four significant digits in the largest unit that keeps the value >= 1."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.4g} {unit}"
+    return f"{seconds / 1e-9:.4g} ns"
+
+
+def format_rate(per_second: float) -> str:
+    if per_second >= 100:
+        return f"{per_second:,.0f}"
+    return f"{per_second:.3g}"
+
+
+def format_ratio(ratio: float | None) -> str:
+    return "n/a" if ratio is None else f"{ratio:.2f}x"
+
+
+def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    separator = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(header), separator, *(line(row) for row in rows)])
+
+
+def render_table(benches: Sequence[BenchResult], *, with_benchmark: bool = True) -> str:
+    """One markdown table: a row per implementation, squall first."""
+    header = [
+        "implementation",
+        "version",
+        "CPU time/op (median)",
+        "best",
+        "ops/s",
+        "squall speed-up",
+    ]
+    if with_benchmark:
+        header.insert(0, "benchmark")
+    rows: list[list[str]] = []
+    for bench in benches:
+        ordered = sorted(bench.results, key=lambda r: r.impl != REFERENCE)
+        for result in ordered:
+            speedup = bench.speedup(result)
+            row = [
+                result.label,
+                result.version,
+                format_duration(result.median_s),
+                format_duration(result.best_s),
+                format_rate(result.ops_per_s),
+                "(reference)" if result.impl == REFERENCE else format_ratio(speedup),
+            ]
+            if with_benchmark:
+                row.insert(0, bench.name)
+            rows.append(row)
+        for label, reason in bench.skipped:
+            row = [label, "not installed", "-", "-", "-", f"skipped: {reason}"]
+            if with_benchmark:
+                row.insert(0, bench.name)
+            rows.append(row)
+    return _markdown_table(header, rows)
+
+
+def target_lines(bench: BenchResult) -> list[str]:
+    """One line per speed-up target of *bench*: met, missed or unmeasured."""
+    lines = []
+    for peer, target in sorted(bench.targets.items()):
+        result = next((r for r in bench.results if r.impl == peer), None)
+        label = peer if result is None else result.label
+        speedup = None if result is None else bench.speedup(result)
+        if result is None:
+            verdict = f"not measured (no {peer} result)"
+        elif speedup is None:
+            verdict = f"not measured (no {REFERENCE} result)"
+        else:
+            verdict = ("met" if speedup >= target else "MISSED") + f" ({format_ratio(speedup)})"
+        lines.append(f"Target: squall >= {target:.2f}x {label}: {verdict}")
+    return lines
+
+
+# --------------------------------------------------------------------------
+# REPORT.md
+# --------------------------------------------------------------------------
+
+REPORT_HEADER = """\
+# squall benchmark report
+
+Written by `tools/bench/run.py`; every section below is replaced when its
+benchmark is run again (a full run, not `--quick`).  How to read it:
+[README.md](README.md).  Ratios are peer time / squall time from the same run:
+above 1 means squall is faster.
+"""
+
+
+def _markers(name: str) -> tuple[str, str]:
+    return f"<!-- bench:{name}:begin -->", f"<!-- bench:{name}:end -->"
+
+
+def update_report(text: str, name: str, section: str) -> str:
+    """Return *text* with benchmark *name*'s section replaced by *section*.
+
+    Sections are delimited by HTML comments; a new one is appended, and the
+    other benchmarks' sections are kept as they were.
+    """
+    begin, end = _markers(name)
+    block = f"{begin}\n{section.strip()}\n{end}"
+    if not text.strip():
+        text = REPORT_HEADER
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(text):
+        return pattern.sub(lambda _: block, text, count=1)
+    return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where and how the numbers were measured."""
+
+    command: str
+    date: str
+    machine: str
+    squall_source: str
+    packages: str
+
+
+def method(bench: BenchResult) -> str:
+    return (
+        f"CPU time per operation (time.process_time): median, and best, of {bench.repeats}"
+        f" repetitions of at least {bench.min_time_s:g} s CPU time each, after calibration"
+        " and a warm-up repetition; implementations interleaved round-robin; gc enabled,"
+        " collected before each repetition"
+    )
+
+
+def report_section(bench: BenchResult, ctx: RunContext) -> str:
+    lines = [
+        f"## {bench.name}",
+        "",
+        f"{bench.description[:1].upper()}{bench.description[1:]}.",
+        "",
+        f"- Command: `{ctx.command}`",
+        f"- Date: {ctx.date}",
+        f"- Machine: {ctx.machine}",
+        f"- Python: {bench.python}, in tools/bench/.venv",
+        f"- squall: {ctx.squall_source}",
+        f"- Packages: {ctx.packages}",
+        f"- Method: {method(bench)}",
+        "",
+        render_table([bench], with_benchmark=False),
+    ]
+    targets = target_lines(bench)
+    if targets:
+        lines += ["", *targets]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------
+# The environment
+# --------------------------------------------------------------------------
+
+
+def venv_python() -> Path:
+    if os.name == "nt":
+        return VENV / "Scripts" / "python.exe"
+    return VENV / "bin" / "python"
+
+
+def _has_code(package_dir: Path) -> bool:
+    return any((package_dir / "src" / "squall").rglob("*.py"))
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+
+
+def _pip(python: Path, *args: str) -> bool:
+    command = [str(python), "-m", "pip", "--disable-pip-version-check", "install", "-q", *args]
+    print("$", shlex.join(command), file=sys.stderr, flush=True)
+    return subprocess.run(command, check=False).returncode == 0
+
+
+@dataclass(frozen=True)
+class Environment:
+    python: Path
+    pythonpath: tuple[Path, ...]
+    """Source directories of squall packages that are not installed."""
+    editable: tuple[str, ...]
+    """squall packages installed editable."""
+
+
+def prepare_environment(*, install: bool, fresh: bool) -> Environment:
+    """Create or refresh tools/bench/.venv; return how to run Python in it.
+
+    Peers are installed from requirements-peers.txt (failure is fatal).
+    squall's packages with code are installed editable; if that fails (e.g. a
+    pyproject.toml that does not build yet), their ``src`` directories go on
+    PYTHONPATH instead, so a benchmark can run from the source tree.  A stamp
+    of the inputs skips pip when nothing changed.
+    """
+    python = venv_python()
+    packages = [REPO / "packages" / name for name in SQUALL_PACKAGES]
+    with_code = [p for p in packages if _has_code(p)]
+    installable = [p for p in with_code if (p / "pyproject.toml").is_file()]
+    if fresh or not python.exists():
+        if not install:
+            raise SystemExit(f"{VENV} does not exist: run without --no-install")
+        print(f"creating {VENV}", file=sys.stderr)
+        command = [sys.executable, "-m", "venv", *(["--clear"] if fresh else []), str(VENV)]
+        subprocess.run(command, check=True)
+    stamp_inputs = {
+        "python": sys.version,
+        "requirements": _digest(REQUIREMENTS),
+        "packages": {p.name: _digest(p / "pyproject.toml") for p in installable},
+    }
+    try:
+        stamp = json.loads(STAMP.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        stamp = {}
+    editable: list[str]
+    if not install or stamp.get("inputs") == stamp_inputs:
+        editable = [str(name) for name in stamp.get("editable", [])]
+    else:
+        if not _pip(python, "-r", str(REQUIREMENTS)):
+            raise SystemExit("installing the peers failed")
+        editable = []
+        if installable:
+            args = [arg for p in installable for arg in ("-e", str(p))]
+            if _pip(python, *args):
+                editable = [p.name for p in installable]
+            else:
+                print(
+                    "warning: squall's packages did not install; using PYTHONPATH",
+                    file=sys.stderr,
+                )
+        STAMP.write_text(json.dumps({"inputs": stamp_inputs, "editable": editable}, indent=2))
+    pythonpath = tuple(p / "src" for p in with_code if p.name not in editable)
+    return Environment(python=python, pythonpath=pythonpath, editable=tuple(editable))
+
+
+def subprocess_env(env: Environment) -> dict[str, str]:
+    """os.environ without the caller's Python settings, plus our own."""
+    variables = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")
+    }
+    variables["PYTHONPATH"] = os.pathsep.join(str(p) for p in (BENCH_DIR, *env.pythonpath))
+    variables["PYTHONNOUSERSITE"] = "1"
+    return variables
+
+
+def installed_packages(env: Environment) -> str:
+    """``name version`` of everything in the venv but pip itself."""
+    command = [str(env.python), "-m", "pip", "--disable-pip-version-check", "list"]
+    out = subprocess.run(
+        [*command, "--format=json"], check=True, capture_output=True, text=True
+    ).stdout
+    items = sorted(json.loads(out), key=lambda item: str(item["name"]).lower())
+    return ", ".join(f"{i['name']} {i['version']}" for i in items if i["name"] != "pip")
+
+
+# --------------------------------------------------------------------------
+# Machine and source information
+# --------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def machine_description() -> str:
+    logical = os.cpu_count() or 0
+    parts = [cpu_model(), f"{logical} logical CPUs"]
+    if hasattr(os, "sched_getaffinity"):
+        parts[-1] += f" ({len(os.sched_getaffinity(0))} usable)"
+    parts.append(platform.platform())
+    if hasattr(os, "getloadavg"):
+        parts.append(f"load average {os.getloadavg()[0]:.2f} at start")
+    return ", ".join(parts)
+
+
+def squall_source(env: Environment) -> str:
+    def git(*args: str) -> str:
+        result = subprocess.run(
+            ["git", "-C", str(REPO), *args], check=False, capture_output=True, text=True
+        )
+        return result.stdout.strip() if result.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "no commit yet"
+    dirty = git("status", "--porcelain", "--", "packages")
+    how = []
+    if env.editable:
+        how.append("installed editable: " + ", ".join(env.editable))
+    if env.pythonpath:
+        how.append("on PYTHONPATH: " + ", ".join(p.parent.name for p in env.pythonpath))
+    state = " with uncommitted changes in packages/" if dirty else ""
+    return f"git {commit}{state} ({'; '.join(how) or 'not found'})"
+
+
+# --------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------
+
+
+def available_benchmarks() -> list[str]:
+    return sorted(p.stem.removeprefix("bench_") for p in BENCHMARKS_DIR.glob("bench_*.py"))
+
+
+def run_benchmark(name: str, env: Environment, *, quick: bool) -> BenchResult | None:
+    """Run one benchmark in the venv; None (after saying why) if it failed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        command = [str(env.python), "-m", "benchmarks._harness", name, "--out", str(out)]
+        if quick:
+            command.append("--quick")
+        try:
+            completed = subprocess.run(
+                command,
+                check=False,
+                cwd=BENCH_DIR,
+                env=subprocess_env(env),
+                timeout=TIMEOUT["quick" if quick else "full"],
+            )
+        except subprocess.TimeoutExpired:
+            print(f"{name}: FAILED: timed out", file=sys.stderr)
+            return None
+        if completed.returncode != 0:
+            print(f"{name}: FAILED (exit status {completed.returncode})", file=sys.stderr)
+            return None
+        return BenchResult.from_json(json.loads(out.read_text(encoding="utf-8")))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python tools/bench/run.py",
+        description="Benchmark squall against tornado, aiohttp, websockets and jinja2.",
+    )
+    parser.add_argument("benchmarks", nargs="*", metavar="BENCH", help="default: all")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: few short repetitions, no REPORT.md"
+    )
+    parser.add_argument("--no-install", action="store_true", help="use tools/bench/.venv as it is")
+    parser.add_argument("--fresh", action="store_true", help="recreate tools/bench/.venv")
+    parser.add_argument("--no-report", action="store_true", help="do not update REPORT.md")
+    parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    args = parser.parse_args(argv)
+
+    known = available_benchmarks()
+    if args.list:
+        print("\n".join(known))
+        return 0
+    names = [n.removeprefix("bench_").removesuffix(".py") for n in args.benchmarks] or known
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(known)}")
+
+    machine = machine_description()
+    env = prepare_environment(install=not args.no_install, fresh=args.fresh)
+    ok = True
+    results: list[BenchResult] = []
+    for name in names:
+        result = run_benchmark(name, env, quick=args.quick)
+        if result is None or result.skipped:
+            ok = False
+        if result is not None:
+            results.append(result)
+    if not results:
+        return 1
+
+    print()
+    print(render_table(results))
+    print()
+    print("CPU time per operation (time.process_time), median of the repetitions.")
+    print("squall speed-up = peer time / squall time: above 1.00x squall is faster.")
+    for result in results:
+        for line in target_lines(result):
+            print(f"{result.name}: {line}")
+
+    if not args.quick and not args.no_report:
+        ctx = RunContext(
+            command=shlex.join(["python", "tools/bench/run.py", *(argv or sys.argv[1:])]),
+            date=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            machine=machine,
+            squall_source=squall_source(env),
+            packages=installed_packages(env),
+        )
+        text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else ""
+        for result in results:
+            text = update_report(text, result.name, report_section(result, ctx))
+        REPORT.write_text(text, encoding="utf-8")
+        print(f"\nwrote {REPORT.relative_to(REPO)}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
