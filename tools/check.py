@@ -1,0 +1,70 @@
+"""The full check of the repository: what CI runs, through ``hatch run check``.
+
+Steps, in order (all run; the exit status is non-zero if any failed):
+
+1. refresh the editable installs of every package (a package that gained its
+   first module since the environment was made needs its path registered);
+2. versions in sync (tools/version.py --check);
+3. ruff lint and format check;
+4. mypy --strict over every package and the tools;
+5. the import-layer contracts (tools/check_layers.py);
+6. the whole pytest suite;
+7. the isolation check: each distribution built, installed alone from its
+   wheel in a fresh environment, and tested there (tools/isolation.py).
+
+``python tools/check.py --fast`` skips step 7.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+from layers import ROOT
+
+TOOLS = ROOT / "tools"
+
+
+def steps(fast: bool) -> list[tuple[str, list[str]]]:
+    py = sys.executable
+    plan = [
+        ("editable installs", [py, str(TOOLS / "devenv.py")]),
+        ("versions", [py, str(TOOLS / "version.py"), "--check"]),
+        ("ruff lint", [py, "-m", "ruff", "check", "."]),
+        ("ruff format", [py, "-m", "ruff", "format", "--check", "."]),
+        ("mypy", [py, "-m", "mypy"]),
+        ("import layers", [py, str(TOOLS / "check_layers.py")]),
+        ("tests", [py, "-m", "pytest", "-q", "-p", "no:cacheprovider"]),
+    ]
+    if not fast:
+        plan.append(("isolation", [py, str(TOOLS / "isolation.py")]))
+    return plan
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fast", action="store_true", help="skip the isolation check")
+    args = parser.parse_args(argv)
+
+    results: list[tuple[str, int, float]] = []
+    for name, command in steps(args.fast):
+        print(f"\n==> {name}: {' '.join(command)}", flush=True)
+        started = time.monotonic()
+        code = subprocess.call(command, cwd=ROOT)
+        results.append((name, code, time.monotonic() - started))
+
+    print("\n==> summary")
+    for name, code, seconds in results:
+        print(f"  {'ok  ' if code == 0 else 'FAIL'} {name} ({seconds:.0f}s)")
+    failed = [name for name, code, _ in results if code != 0]
+    if failed:
+        print(f"check failed: {', '.join(failed)}")
+        return 1
+    print("check passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
