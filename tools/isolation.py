@@ -118,7 +118,12 @@ class Environment:
         return problems
 
     def run_tests(self, package: Package) -> None:
-        self.pip("install", "-q", *_test_requirements(package), what=f"install {package.dist}'s test tools")
+        self.pip(
+            "install",
+            "-q",
+            *_test_requirements(package),
+            what=f"install {package.dist}'s test tools",
+        )
         tests = package.path / "tests"
         self.run(
             [str(self.path / "bin" / "pytest"), "-p", "no:cacheprovider", "-q", str(tests)],

@@ -107,7 +107,17 @@ PACKAGES: tuple[Package, ...] = (
     Package("testing", ("httpcore",), ("testing",), summary="squall's testing toolkit"),
     Package(
         "squall",
-        ("core", "template", "ioloop", "iostream", "httpcore", "web", "websocket", "auth", "testing"),
+        (
+            "core",
+            "template",
+            "ioloop",
+            "iostream",
+            "httpcore",
+            "web",
+            "websocket",
+            "auth",
+            "testing",
+        ),
         (),
         summary="squall: the whole asynchronous web framework and networking library",
     ),

@@ -101,9 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     version = VERSION_FILE.read_text(encoding="utf-8").strip()
     parse(version)
 
-    stale = [
-        path for path, (old, new) in planned_changes(version).items() if old != new
-    ]
+    stale = [path for path, (old, new) in planned_changes(version).items() if old != new]
     if args.check:
         for path in stale:
             print(f"out of sync with VERSION {version}: {path}", file=sys.stderr)

@@ -109,7 +109,7 @@ def __getattr__(name: str) -> Any:
     if name == "platform" and not hasattr(module, "__getattr__"):
         # A namespace package has no __init__ to hold a __getattr__; give it one
         # so ``squall.platform.asyncio`` is lazy too.
-        module.__getattr__ = _platform_getattr  # type: ignore[attr-defined]
+        module.__dict__["__getattr__"] = _platform_getattr
     return module
 
 
