@@ -46,6 +46,7 @@ set ``options.logging = None`` before parsing.
 from __future__ import annotations
 
 import os
+import reprlib
 import sys
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
@@ -75,6 +76,11 @@ _HELP_WIDTH = 79
 class Error(Exception):
     """Raised for any misuse of options: unknown or redefined names, and
     values that do not fit the option's type.  The message names the option."""
+
+
+def _short(value: object) -> str:
+    # Error messages end up in logs and terminals: keep huge values short.
+    return reprlib.repr(value)
 
 
 def _normalize(name: str) -> str:
@@ -147,7 +153,10 @@ class _Option:
             kind = _types.type_name(self.type)
             if self.multiple:
                 kind = f"list of {kind}"
-            raise Error(f"Option {self.name!r}: invalid {kind} value {text!r} ({exc})") from exc
+            reason = _short(str(exc))[1:-1]  # the reason may quote the text too
+            raise Error(
+                f"Option {self.name!r}: invalid {kind} value {_short(text)} ({reason})"
+            ) from exc
         self._store(value)
         return value
 
@@ -164,14 +173,14 @@ class _Option:
             ):
                 raise Error(
                     f"Option {self.name!r} must be a list of {kind}, "
-                    f"not {type(value).__name__} {value!r}"
+                    f"not {type(value).__name__} {_short(value)}"
                 )
             value = [_types.coerce(self.type, item) for item in value]
         elif value is not None:
             if not _types.accepts(self.type, value):
                 raise Error(
                     f"Option {self.name!r} must be {kind} or None, "
-                    f"not {type(value).__name__} {value!r}"
+                    f"not {type(value).__name__} {_short(value)}"
                 )
             value = _types.coerce(self.type, value)
         self._store(value)
@@ -560,6 +569,10 @@ class _Mockable:
     def __delattr__(self, name: str) -> None:
         stack = self._originals.get(name)
         if not stack:
+            # mock.patch deletes even when its set failed (a type error):
+            # nothing to restore then.
+            if name in self._parser:
+                return
             raise AttributeError(name)
         setattr(self._parser, name, stack.pop())
         if not stack:
