@@ -421,13 +421,14 @@ def squall_source(env: Environment) -> str:
         return result.stdout.strip() if result.returncode == 0 else ""
 
     commit = git("rev-parse", "--short", "HEAD") or "no commit yet"
-    dirty = git("status", "--porcelain", "--", "packages")
+    sources = [f"packages/{name}/src" for name in SQUALL_PACKAGES]
+    dirty = git("status", "--porcelain", "--", *sources)
     how = []
     if env.editable:
         how.append("installed editable: " + ", ".join(env.editable))
     if env.pythonpath:
         how.append("on PYTHONPATH: " + ", ".join(p.parent.name for p in env.pythonpath))
-    state = " with uncommitted changes in packages/" if dirty else ""
+    state = " with uncommitted changes in the sources" if dirty else ""
     return f"git {commit}{state} ({'; '.join(how) or 'not found'})"
 
 
