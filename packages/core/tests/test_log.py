@@ -69,8 +69,13 @@ def make_record(
 
 @pytest.fixture
 def logger(request: pytest.FixtureRequest) -> Iterator[logging.Logger]:
-    """A private logger; its handlers are closed and removed afterwards."""
-    log = logging.getLogger(f"squall.test.{request.node.name}")
+    """A private logger; its handlers are closed and removed afterwards.
+
+    It is created outside logging's registry: pytest (9.2+) attaches its capture
+    handlers to every registered non-propagating logger, which would hide the
+    handlers enable_pretty_logging adds.
+    """
+    log = logging.Logger(f"squall.test.{request.node.name}")
     log.propagate = False
     yield log
     for handler in list(log.handlers):
@@ -245,7 +250,9 @@ def test_works_through_a_logger(logger: logging.Logger) -> None:
     assert line.endswith("] value b'\\x00'\n")
 
 
-def test_dict_config_compatible(logger: logging.Logger) -> None:
+def test_dict_config_compatible() -> None:
+    # dictConfig configures loggers by name, so this one must be registered.
+    name = "squall.test.dict_config"
     logging.config.dictConfig(
         {
             "version": 1,
@@ -258,20 +265,21 @@ def test_dict_config_compatible(logger: logging.Logger) -> None:
                     "style": "%",
                 }
             },
-            "handlers": {
-                "memory": {
-                    "class": "logging.StreamHandler",
-                    "formatter": "squall",
-                    "stream": "ext://io.StringIO",
-                }
-            },
-            "loggers": {logger.name: {"handlers": ["memory"], "level": "DEBUG"}},
+            "handlers": {"memory": {"class": "logging.NullHandler", "formatter": "squall"}},
+            "loggers": {name: {"handlers": ["memory"], "level": "DEBUG"}},
         }
     )
-    (handler,) = logger.handlers
-    assert isinstance(handler.formatter, LogFormatter)
-    assert handler.formatter.datefmt == "%H"
-    assert handler.formatter.format(make_record()) == "INFO hello world"
+    logger = logging.getLogger(name)
+    try:
+        handlers = [h for h in logger.handlers if isinstance(h, logging.NullHandler)]
+        (handler,) = handlers
+        assert isinstance(handler.formatter, LogFormatter)
+        assert handler.formatter.datefmt == "%H"
+        assert handler.formatter.format(make_record()) == "INFO hello world"
+    finally:
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
 
 
 # -- LogFormatter: colour ----------------------------------------------------------
