@@ -95,16 +95,18 @@ def test_network_contract_lists_every_network_module_in_layer_order() -> None:
             assert lowest_own < highest_dep, f"{package.dir} must sit above {dep}"
 
 
-def test_template_contract_forbids_the_whole_network_stack() -> None:
-    forbidden = set(_contract("template-standalone")["forbidden_modules"])  # type: ignore[arg-type]
+def test_template_contract_puts_the_whole_network_stack_above_it() -> None:
+    layers = _layer_modules(_contract("template-standalone")["layers"])  # type: ignore[arg-type]
+    assert layers[-1] == ["squall.template"]
+    above = set(layers[0])
     network = {
-        # squall.platform is one namespace shared by several packages: forbid it whole.
-        "squall.platform" if module.startswith("platform.") else f"squall.{module}"
+        f"squall.{module}"
         for package in PACKAGES
         if package.dir not in ("core", "template", "squall")
         for module in package.modules
     }
-    assert network <= forbidden, sorted(network - forbidden)
+    assert above == network
+    forbidden = set(_contract("template-no-io")["forbidden_modules"])  # type: ignore[arg-type]
     assert {"asyncio", "socket", "ssl"} <= forbidden
 
 
