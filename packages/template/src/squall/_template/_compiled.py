@@ -135,7 +135,7 @@ class Template:
 
     # -- rendering ---------------------------------------------------------
 
-    def generate(self, **kwargs: Any) -> bytes:
+    def generate(self, /, **kwargs: Any) -> bytes:
         """Render the template with `kwargs` as variables; return UTF-8 bytes.
 
         The template sees the default namespace (``escape``,
