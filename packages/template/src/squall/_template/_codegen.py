@@ -88,7 +88,7 @@ def collect_blocks(files: Iterable[File], include: IncludeLoader) -> dict[str, B
             elif isinstance(node, Include):
                 target = include(node)
                 if target.source.name in including:
-                    raise _include_cycle(node, including)
+                    raise _include_cycle(node, target, including)
                 walk(target.body, (*including, target.source.name))
 
     for file in files:
@@ -96,8 +96,8 @@ def collect_blocks(files: Iterable[File], include: IncludeLoader) -> dict[str, B
     return blocks
 
 
-def _include_cycle(node: Include, including: tuple[str, ...]) -> ParseError:
-    chain = " -> ".join((*including, node.name))
+def _include_cycle(node: Include, target: File, including: tuple[str, ...]) -> ParseError:
+    chain = " -> ".join((*including, target.source.name))
     return ParseError(f"include cycle: {chain}", node.source.name, node.line)
 
 
@@ -243,7 +243,7 @@ class _Generator:
     def include_file(self, node: Include) -> None:
         target = self.include(node)
         if target.source.name in self.include_stack:
-            raise _include_cycle(node, tuple(self.include_stack))
+            raise _include_cycle(node, target, tuple(self.include_stack))
         self.include_stack.append(target.source.name)
         self.body(target.body)
         self.include_stack.pop()

@@ -213,16 +213,19 @@ class Template:
     def _compile_program(self, program: Program) -> types.CodeType:
         try:
             return compile(program.source, _filename(self.name), "exec", dont_inherit=True)
-        except (SyntaxError, ValueError) as exc:
-            lineno = getattr(exc, "lineno", None) or 0
-            if 0 < lineno <= len(program.origins):
-                name, line = program.origins[lineno - 1]
-                code = program.source.splitlines()[lineno - 1].rsplit("  # ", 1)[0].strip()
-                message = f"invalid Python in template: {exc.msg} in {code!r}"  # type: ignore[union-attr]
-            else:
-                name, line = self.name, 0
-                message = f"invalid Python in template: {exc}"
-            raise ParseError(message, name, line) from exc
+        except SyntaxError as exc:
+            raise self._python_error(program, exc.lineno or 0, exc.msg) from exc
+        except ValueError as exc:  # NUL in the source (a SyntaxError since 3.12)
+            raise self._python_error(program, 0, str(exc)) from exc
+
+    def _python_error(self, program: Program, lineno: int, message: str) -> ParseError:
+        """Return a ParseError for generated line `lineno`, naming the
+        template line it came from and quoting the offending code."""
+        if not 0 < lineno <= len(program.origins):
+            return ParseError(f"invalid Python in template: {message}", self.name, 0)
+        name, line = program.origins[lineno - 1]
+        code = program.source.splitlines()[lineno - 1].rsplit("  # ", 1)[0].strip()
+        return ParseError(f"invalid Python in template: {message} in {code!r}", name, line)
 
     def _include(self, node: Include) -> File:
         return self._load(node.name, node.source.name, node.line, "include")._file
@@ -236,7 +239,9 @@ class Template:
             raise
         except Exception as exc:
             raise ParseError(
-                f"cannot {directive} {name!r}: {type(exc).__name__}: {exc}", parent_path, line
+                f"cannot load {name!r} for {{% {directive} %}}: {type(exc).__name__}: {exc}",
+                parent_path,
+                line,
             ) from exc
 
 
