@@ -199,3 +199,28 @@ def test_help() -> None:
     result = run("--help")
     assert result.returncode == 0
     assert b"--demo" in result.stdout
+
+
+def test_closed_stdout_is_not_a_traceback() -> None:
+    env = {**os.environ, "PYTHONPATH": _pythonpath()}
+    with subprocess.Popen(
+        [sys.executable, "-m", "squall.template", "--demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        process.stdout.close()
+        stderr = process.stderr.read()
+        status = process.wait(timeout=60)
+    assert b"Traceback" not in stderr
+    assert status in (0, 1)
+
+
+def test_key_error_while_rendering_is_a_render_error(tmp_path: Path) -> None:
+    (tmp_path / "k.txt").write_text("{{ d['missing'] }}")
+    result = run(str(tmp_path / "k.txt"), "--json-args", '{"d": {}}')
+    assert result.returncode == 1
+    assert b"rendering 'k.txt' failed: KeyError: 'missing'" in result.stderr
+    assert b"in template 'k.txt', line 1" in result.stderr

@@ -143,10 +143,6 @@ def _locate(file: str, root: str | None) -> tuple[str, str]:
     return root, file
 
 
-def _render(loader: BaseLoader, name: str, variables: dict[str, Any]) -> bytes:
-    return loader.load(name).generate(**variables)
-
-
 def _fail(message: str, status: int) -> NoReturn:
     print(f"{PROG}: error: {message}", file=sys.stderr)
     raise SystemExit(status)
@@ -173,14 +169,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         root, name = _locate(args.file, args.root)
         loader = Loader(root, **_loader_options(args))
     try:
-        output = _render(loader, name, variables)
+        template = loader.load(name)
     except ParseError as exc:
         _fail(str(exc), 1)
     except (OSError, ValueError, KeyError) as exc:
         _fail(f"cannot load template {name!r}: {exc}", 1)
+    try:
+        output = template.generate(**variables)
     except Exception as exc:
         notes = "".join(f"\n{note}" for note in getattr(exc, "__notes__", ()))
         _fail(f"rendering {name!r} failed: {type(exc).__name__}: {exc}{notes}", 1)
-    sys.stdout.buffer.write(output)
-    sys.stdout.buffer.flush()
+    try:
+        sys.stdout.buffer.write(output)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        # The reader went away (``| head``): not worth a traceback.  Point
+        # stdout at devnull so the interpreter's final flush stays quiet.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     return 0
