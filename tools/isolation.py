@@ -101,20 +101,26 @@ class Environment:
         listing = self.pip("list", "--format=json", what="list installed distributions")
         return {d["name"] for d in json.loads(listing) if d["name"].startswith("squall")}
 
-    def probe(self, packages: list[Package]) -> list[str]:
-        """Import every module of *packages*; return the problems found."""
+    def probe(self, packages: list[Package], editable: bool = False) -> list[str]:
+        """Import every module of *packages*; return the problems found.
+
+        Each module must come from this environment, or, for an editable
+        install, from its own package's source tree.
+        """
         names = [f"squall.{m}" for p in packages if has_code(p) for m in p.modules]
         names = [n for n in names if _module_source(n) is not None]
         output = self.run(
             [str(self.python), "-c", _PROBE, *names], what="import the modules", cwd=self.path
         )
         problems = []
-        site = str(self.path)
+        allowed = [str(self.path)]
+        if editable:
+            allowed += [str(p.path / "src") for p in packages]
         for name, where in json.loads(output).items():
             if where.startswith("ERROR"):
                 problems.append(f"import {name}: {where[6:]}")
-            elif where not in ("", "<namespace>") and not where.startswith(site):
-                problems.append(f"{name} was imported from outside the environment: {where}")
+            elif where not in ("", "<namespace>") and not where.startswith(tuple(allowed)):
+                problems.append(f"{name} was imported from outside its install: {where}")
         return problems
 
     def run_tests(self, package: Package) -> None:
@@ -215,7 +221,7 @@ def check_editable_without_meta(workdir: pathlib.Path) -> Outcome:
         )
         if output.strip() != "None":
             raise Failure(f"squall should be a namespace package here, got {output.strip()}")
-        problems = env.probe(closure("template"))
+        problems = env.probe(closure("template"), editable=True)
         if problems:
             raise Failure("; ".join(problems))
         env.run_tests(template)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import doctest
+import importlib.metadata
 import inspect
 import types
-from pathlib import Path
 
 import pytest
 
@@ -34,9 +34,15 @@ def test_public_objects_live_in_squall_template() -> None:
 
 
 def test_template_distribution_ships_no_squall_init() -> None:
-    # squall is a namespace package shared by several distributions.
-    src = Path(squall.template.__file__ or "").parent
-    assert not (src / "__init__.py").exists()
+    # squall is a namespace package shared by several distributions: only the
+    # meta distribution may own squall/__init__.py (it may sit beside us when
+    # installed, so ask the distribution's file list, not the directory).
+    files = importlib.metadata.files("squall-template") or []
+    shipped = {f.as_posix() for f in files}
+    assert "squall/template.py" in shipped or any(
+        name.endswith(".pth") for name in shipped
+    )  # a wheel install, or an editable one
+    assert "squall/__init__.py" not in shipped
 
 
 def test_module_docstring_examples() -> None:
