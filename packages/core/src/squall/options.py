@@ -253,15 +253,25 @@ class OptionParser:
         known: dict[str, _Option] = self.__dict__.get("_options", {})
         return known.get(_normalize(name))
 
+    def _get(self, name: str, *, attribute: bool) -> _Option:
+        """Return option *name*, raising as attribute or item access does."""
+        if attribute:
+            # Special-method probes (copy, pickle) must fail the normal way.
+            option = None if name.startswith("__") else self._find(name)
+            if option is None:
+                raise AttributeError(f"Unrecognized option {name!r}")
+            return option
+        option = self._find(name)
+        if option is None:
+            raise KeyError(name)
+        return option
+
     def __getattr__(self, name: str) -> Any:
         """Return the value of option *name*.
 
         :raises AttributeError: if no such option is defined.
         """
-        option = None if name.startswith("__") else self._find(name)
-        if option is None:
-            raise AttributeError(f"Unrecognized option {name!r}")
-        return option.value()
+        return self._get(name, attribute=True).value()
 
     def __setattr__(self, name: str, value: Any) -> None:
         """Set option *name* to *value* and run its callback.
@@ -269,20 +279,14 @@ class OptionParser:
         :raises AttributeError: if no such option is defined.
         :raises Error: if *value* does not fit the option's type.
         """
-        option = self._find(name)
-        if option is None:
-            raise AttributeError(f"Unrecognized option {name!r}")
-        option.set(value)
+        self._get(name, attribute=True).set(value)
 
     def __getitem__(self, name: str) -> Any:
         """Return the value of option *name*.
 
         :raises KeyError: if no such option is defined.
         """
-        option = self._find(name)
-        if option is None:
-            raise KeyError(name)
-        return option.value()
+        return self._get(name, attribute=False).value()
 
     def __setitem__(self, name: str, value: Any) -> None:
         """Set option *name* to *value* and run its callback.
@@ -290,10 +294,7 @@ class OptionParser:
         :raises KeyError: if no such option is defined.
         :raises Error: if *value* does not fit the option's type.
         """
-        option = self._find(name)
-        if option is None:
-            raise KeyError(name)
-        option.set(value)
+        self._get(name, attribute=False).set(value)
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self._find(name) is not None
