@@ -62,6 +62,7 @@ PACKAGES: tuple[Package, ...] = (
             "ioloop",
             "locks",
             "platform.asyncio",
+            "platform.uvloop",
             "queues",
             "stack_context",
         ),

@@ -76,6 +76,7 @@ _PLATFORM_SUBMODULES: dict[str, str] = {
     "asyncio": "squall-ioloop",
     "caresresolver": "squall-iostream",
     "twisted": "squall-iostream",
+    "uvloop": "squall-ioloop",
 }
 
 __all__ = ["version", "version_info"]
