@@ -9,37 +9,55 @@ Steps, in order (all run; the exit status is non-zero if any failed):
 4. mypy --strict over every package and the tools;
 5. the import-layer contracts (tools/check_layers.py);
 6. the whole pytest suite;
-7. the isolation check: each distribution built, installed alone from its
+7. the suite of every package built on the event loop once more, on the
+   uvloop backend (``SQUALL_IOLOOP=uvloop``);
+8. the isolation check: each distribution built, installed alone from its
    wheel in a fresh environment, and tested there (tools/isolation.py).
 
-``python tools/check.py --fast`` skips step 7.
+``python tools/check.py --fast`` skips step 8.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
 
-from layers import ROOT
+from layers import PACKAGES, ROOT, closure
 
 TOOLS = ROOT / "tools"
 
 
-def steps(fast: bool) -> list[tuple[str, list[str]]]:
-    py = sys.executable
-    plan = [
-        ("editable installs", [py, str(TOOLS / "devenv.py")]),
-        ("versions", [py, str(TOOLS / "version.py"), "--check"]),
-        ("ruff lint", [py, "-m", "ruff", "check", "."]),
-        ("ruff format", [py, "-m", "ruff", "format", "--check", "."]),
-        ("mypy", [py, "-m", "mypy"]),
-        ("import layers", [py, str(TOOLS / "check_layers.py")]),
-        ("tests", [py, "-m", "pytest", "-q", "-p", "no:cacheprovider"]),
+def loop_test_dirs() -> list[str]:
+    """The test directories of every package that runs on the event loop."""
+    return [
+        str(p.path / "tests")
+        for p in PACKAGES
+        if p.dir != "squall"
+        and "ioloop" in {c.dir for c in closure(p.dir)}
+        and any(p.path.glob("tests/test_*.py"))
     ]
+
+
+def steps(fast: bool) -> list[tuple[str, list[str], dict[str, str]]]:
+    py = sys.executable
+    pytest = [py, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    plan = [
+        ("editable installs", [py, str(TOOLS / "devenv.py")], {}),
+        ("versions", [py, str(TOOLS / "version.py"), "--check"], {}),
+        ("ruff lint", [py, "-m", "ruff", "check", "."], {}),
+        ("ruff format", [py, "-m", "ruff", "format", "--check", "."], {}),
+        ("mypy", [py, "-m", "mypy"], {}),
+        ("import layers", [py, str(TOOLS / "check_layers.py")], {}),
+        ("tests", pytest, {}),
+    ]
+    loop_tests = loop_test_dirs()
+    if loop_tests:
+        plan.append(("tests on uvloop", [*pytest, *loop_tests], {"SQUALL_IOLOOP": "uvloop"}))
     if not fast:
-        plan.append(("isolation", [py, str(TOOLS / "isolation.py")]))
+        plan.append(("isolation", [py, str(TOOLS / "isolation.py")], {}))
     return plan
 
 
@@ -49,10 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     results: list[tuple[str, int, float]] = []
-    for name, command in steps(args.fast):
-        print(f"\n==> {name}: {' '.join(command)}", flush=True)
+    for name, command, env in steps(args.fast):
+        shown = " ".join([*(f"{k}={v}" for k, v in env.items()), *command])
+        print(f"\n==> {name}: {shown}", flush=True)
         started = time.monotonic()
-        code = subprocess.call(command, cwd=ROOT)
+        code = subprocess.call(command, cwd=ROOT, env={**os.environ, **env})
         results.append((name, code, time.monotonic() - started))
 
     print("\n==> summary")
