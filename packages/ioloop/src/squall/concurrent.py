@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar, overload
 
 from squall.log import app_log
-from squall.util import ArgReplacer
+from squall.util import ArgReplacer as _ArgReplacer
 
 __all__ = [
     "FUTURES",
@@ -326,7 +326,7 @@ def return_future(f: Callable[..., Any]) -> Callable[..., asyncio.Future[Any]]:
     Decorating emits `DeprecationWarning`.
     """
     _deprecated("return_future", "a coroutine")
-    replacer = ArgReplacer(f, "callback")
+    replacer = _ArgReplacer(f, "callback")
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> asyncio.Future[Any]:

@@ -55,15 +55,12 @@ from squall._gen_runner import (
     is_coroutine_function,
     moment,
 )
-from squall.concurrent import (
-    Future,
-    ReturnValueIgnoredError,
-    chain_future,
-    future_add_done_callback,
-    future_set_result_unless_cancelled,
-    is_future,
-)
-from squall.log import app_log
+from squall.concurrent import Future, ReturnValueIgnoredError
+from squall.concurrent import chain_future as _chain_future
+from squall.concurrent import future_add_done_callback as _future_add_done_callback
+from squall.concurrent import future_set_result_unless_cancelled as _set_result_unless_cancelled
+from squall.concurrent import is_future as _is_future
+from squall.log import app_log as _app_log
 from squall.util import TimeoutError
 
 __all__ = [
@@ -176,7 +173,7 @@ def multi_future(
             _collect(futures, keys, result, quiet_exceptions)
 
     for child in set(futures):
-        future_add_done_callback(child, on_child_done)
+        _future_add_done_callback(child, on_child_done)
     return result
 
 
@@ -206,7 +203,7 @@ def _collect(
             seen.add(id(exc))
         elif id(exc) not in seen and not isinstance(exc, quiet_exceptions):
             seen.add(id(exc))
-            app_log.error("Multiple exceptions in yield list", exc_info=exc)
+            _app_log.error("Multiple exceptions in yield list", exc_info=exc)
     if not failed and not result.cancelled():
         result.set_result(dict(zip(keys, values, strict=True)) if keys is not None else values)
 
@@ -248,7 +245,7 @@ def with_timeout(
         )
     wrapped = convert_yielded(future)
     result: asyncio.Future[Any] = Future()
-    chain_future(wrapped, result)
+    _chain_future(wrapped, result)
     loop = IOLoop.current()
 
     def log_late_failure(wrapped: asyncio.Future[Any]) -> None:
@@ -256,14 +253,14 @@ def with_timeout(
             return
         exc = wrapped.exception()
         if exc is not None and not isinstance(exc, quiet_exceptions):
-            app_log.error("Exception in Future %r after timeout", wrapped, exc_info=exc)
+            _app_log.error("Exception in Future %r after timeout", wrapped, exc_info=exc)
 
     def on_timeout() -> None:
         if wrapped.done():
             return  # Just in time: chain_future is copying its outcome.
         if not result.done():
             result.set_exception(TimeoutError("Timeout"))
-        future_add_done_callback(wrapped, log_late_failure)
+        _future_add_done_callback(wrapped, log_late_failure)
 
     handle = loop.add_timeout(timeout, on_timeout)
     if not wrapped.done():
@@ -285,7 +282,7 @@ def sleep(duration: float) -> asyncio.Future[None]:
     from squall.ioloop import IOLoop  # squall.ioloop imports squall.concurrent only
 
     result: asyncio.Future[None] = Future()
-    IOLoop.current().call_later(duration, future_set_result_unless_cancelled, result, None)
+    IOLoop.current().call_later(duration, _set_result_unless_cancelled, result, None)
     return result
 
 
@@ -296,7 +293,7 @@ def maybe_future(x: Any) -> Any:
     yieldables: yield anything unknown instead), but kept without a
     warning, as Tornado keeps it.
     """
-    if is_future(x):
+    if _is_future(x):
         return x
     result: asyncio.Future[Any] = Future()
     result.set_result(x)
@@ -347,7 +344,7 @@ class WaitIterator:
         #: The Future last delivered by `next`.
         self.current_future: asyncio.Future[Any] | None = None
         for future in converted:
-            future_add_done_callback(future, self._on_done)
+            _future_add_done_callback(future, self._on_done)
 
     def done(self) -> bool:
         """Return True once every Future's outcome has been delivered by `next`."""
@@ -375,7 +372,7 @@ class WaitIterator:
         self._running_future = None
         self.current_future = done
         self.current_index = self._unfinished.pop(done)
-        chain_future(done, running)
+        _chain_future(done, running)
         return running
 
     def __aiter__(self) -> WaitIterator:
