@@ -114,6 +114,10 @@ class BaseAsyncIOLoop(IOLoop):
         self.asyncio_loop.stop()
 
     def run_sync(self, func: Callable[[], Any], timeout: float | None = None) -> Any:
+        if asyncio._get_running_loop() is not None:
+            # Checked before the coroutine exists: asyncio would refuse it
+            # and leave it never awaited.
+            raise RuntimeError("run_sync() cannot be called while an event loop is running")
         previous = _thread_state.current
         _thread_state.current = self
         try:
