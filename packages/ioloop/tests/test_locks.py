@@ -7,13 +7,13 @@ import builtins
 import datetime
 import doctest
 import types
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import squall.locks
-from squall import locks
+from squall import gen, locks
 from squall.concurrent import Future
 from squall.util import TimeoutError
 
@@ -762,3 +762,144 @@ def test_many_timeouts_leave_no_waiters(io_loop: IOLoop) -> None:
         assert repr(event) == "<Event clear>"
 
     run(io_loop, main)
+
+
+# -- Tornado 4 style: @gen.coroutine and ``with (yield x.acquire())`` ------------
+
+
+def test_condition_docs_example_gen_coroutine(io_loop: IOLoop) -> None:
+    condition = locks.Condition()
+    out: list[str] = []
+
+    @gen.coroutine
+    def waiter() -> Generator[Any, Any, None]:
+        out.append("I'll wait right here")
+        yield condition.wait()  # Yield a Future.
+        out.append("I'm done waiting")
+
+    @gen.coroutine
+    def notifier() -> Generator[Any, Any, None]:
+        out.append("About to notify")
+        condition.notify()
+        out.append("Done notifying")
+        yield gen.moment
+
+    @gen.coroutine
+    def runner() -> Generator[Any, Any, None]:
+        # Yield two Futures; wait for waiter() and notifier() to finish.
+        yield [waiter(), notifier()]
+
+    io_loop.run_sync(runner)
+    assert out == [
+        "I'll wait right here",
+        "About to notify",
+        "Done notifying",
+        "I'm done waiting",
+    ]
+
+
+def test_condition_timeout_gen_coroutine(io_loop: IOLoop) -> None:
+    condition = locks.Condition()
+
+    @gen.coroutine
+    def await_notification() -> Generator[Any, Any, str]:
+        if not (yield condition.wait(timeout=SHORT)):
+            return "timed out"
+        return "condition is true"  # pragma: no cover
+
+    assert io_loop.run_sync(await_notification) == "timed out"
+
+
+def test_event_docs_example_gen_coroutine(io_loop: IOLoop) -> None:
+    event = locks.Event()
+    out: list[str] = []
+
+    @gen.coroutine
+    def waiter() -> Generator[Any, Any, None]:
+        out.append("Waiting for event")
+        yield event.wait()
+        out.append("Not waiting this time")
+        yield event.wait()
+        out.append("Done")
+
+    @gen.coroutine
+    def setter() -> Generator[Any, Any, None]:
+        out.append("About to set the event")
+        event.set()
+        yield gen.moment
+
+    @gen.coroutine
+    def runner() -> Generator[Any, Any, None]:
+        yield [waiter(), setter()]
+
+    io_loop.run_sync(runner)
+    assert out == ["Waiting for event", "About to set the event", "Not waiting this time", "Done"]
+
+
+def test_semaphore_with_yield_acquire(io_loop: IOLoop) -> None:
+    sem = locks.Semaphore(2)
+    out: list[str] = []
+
+    @gen.coroutine
+    def worker(worker_id: int) -> Generator[Any, Any, None]:
+        with (yield sem.acquire()):
+            out.append(f"Worker {worker_id} is working")
+            yield gen.moment
+        # Now the semaphore has been released.
+        out.append(f"Worker {worker_id} is done")
+
+    @gen.coroutine
+    def runner() -> Generator[Any, Any, None]:
+        yield [worker(i) for i in range(3)]
+
+    io_loop.run_sync(runner)
+    assert out[:2] == ["Worker 0 is working", "Worker 1 is working"]
+    assert out.index("Worker 2 is working") > out.index("Worker 0 is done")
+    assert repr(sem) == "<Semaphore [unlocked, value:2, waiters:0]>"
+
+
+def test_lock_with_yield_acquire(io_loop: IOLoop) -> None:
+    lock = locks.Lock()
+    held: list[str] = []
+
+    @gen.coroutine
+    def f(name: str) -> Generator[Any, Any, None]:
+        with (yield lock.acquire()):
+            # Do something holding the lock.
+            held.append(f"{name} in")
+            yield gen.moment
+            held.append(f"{name} holds {lock!r}")
+        # Now the lock is released.
+        held.append(f"{name} out")
+
+    @gen.coroutine
+    def runner() -> Generator[Any, Any, None]:
+        yield [f("a"), f("b")]
+
+    io_loop.run_sync(runner)
+    assert held == [
+        "a in",
+        "a holds <Lock locked waiters[1]>",
+        "a out",
+        "b in",
+        "b holds <Lock locked>",
+        "b out",
+    ]
+    assert repr(lock) == "<Lock unlocked>"
+
+
+def test_lock_acquire_timeout_in_gen_coroutine(io_loop: IOLoop) -> None:
+    lock = locks.Lock()
+
+    @gen.coroutine
+    def main() -> Generator[Any, Any, None]:
+        yield lock.acquire()
+        try:
+            yield lock.acquire(timeout=io_loop.time() + 0.01)
+        except TimeoutError:
+            lock.release()
+        else:  # pragma: no cover
+            raise AssertionError("acquired a held lock")
+
+    io_loop.run_sync(main)
+    assert repr(lock) == "<Lock unlocked>"

@@ -6,19 +6,17 @@ import asyncio
 import datetime
 import doctest
 import types
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any
 
 import pytest
 
 import squall.queues
-from squall import queues
+from squall import gen, queues
 from squall.concurrent import Future
+from squall.ioloop import IOLoop
 from squall.queues import LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull
 from squall.util import TimeoutError
-
-if TYPE_CHECKING:
-    from squall.ioloop import IOLoop
 
 SHORT = datetime.timedelta(milliseconds=10)
 
@@ -605,3 +603,48 @@ def test_waits_created_before_the_loop_runs(io_loop: IOLoop) -> None:
         return q.get_nowait()
 
     assert run(io_loop, main) == 2
+
+
+def test_producer_consumer_docs_example_gen_coroutine(io_loop: IOLoop) -> None:
+    """The 4.5 example as written: @gen.coroutine, spawn_callback, gen.sleep."""
+    out: list[str] = []
+    q: Queue[int] = Queue(maxsize=2)
+
+    @gen.coroutine
+    def consumer() -> Generator[Any, Any, None]:
+        while True:
+            item = yield q.get()
+            try:
+                out.append(f"Doing work on {item}")
+                yield gen.sleep(0.01)
+            finally:
+                q.task_done()
+
+    @gen.coroutine
+    def producer() -> Generator[Any, Any, None]:
+        for item in range(5):
+            yield q.put(item)
+            out.append(f"Put {item}")
+
+    @gen.coroutine
+    def main() -> Generator[Any, Any, None]:
+        # Start consumer without waiting (since it never finishes).
+        IOLoop.current().spawn_callback(consumer)
+        yield producer()  # Wait for producer to put all tasks.
+        yield q.join()  # Wait for consumer to finish all tasks.
+        out.append("Done")
+
+    io_loop.run_sync(main)
+    assert out == [
+        "Put 0",
+        "Put 1",
+        "Doing work on 0",
+        "Put 2",
+        "Doing work on 1",
+        "Put 3",
+        "Doing work on 2",
+        "Put 4",
+        "Doing work on 3",
+        "Doing work on 4",
+        "Done",
+    ]
