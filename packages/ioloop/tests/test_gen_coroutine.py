@@ -8,6 +8,7 @@ import contextvars
 import gc
 import logging
 import traceback
+import weakref
 from collections.abc import Generator
 from typing import Any
 
@@ -555,6 +556,28 @@ def test_cancel_while_waiting_for_moment(io_loop: IOLoop) -> None:
     assert log.count("done") == 1
 
 
+def test_future_resolved_by_someone_else_closes_generator(io_loop: IOLoop) -> None:
+    log: list[str] = []
+
+    @gen.coroutine
+    def worker() -> Generator[Any, Any, str]:
+        try:
+            yield Future()
+        finally:
+            log.append("closed")
+        return "never"
+
+    async def main() -> Any:
+        future = worker()
+        await asyncio.sleep(0)
+        future.set_result("from outside")
+        await asyncio.sleep(0)
+        return future.result()
+
+    assert io_loop.run_sync(main) == "from outside"
+    assert log == ["closed"]
+
+
 def test_generator_raising_cancelled_error_cancels_future(io_loop: IOLoop) -> None:
     @gen.coroutine
     def gives_up() -> Generator[Any, Any, None]:
@@ -603,3 +626,57 @@ def test_replace_callback_false_passes_callback(io_loop: IOLoop) -> None:
 
     decorated = gen.coroutine(takes_anything, replace_callback=False)
     assert io_loop.run_sync(lambda: decorated(callback=1)) == {"callback": 1}
+
+
+# -- memory -------------------------------------------------------------------
+
+
+def test_failed_coroutines_leave_no_reference_cycles(io_loop: IOLoop) -> None:
+    """A failed coroutine's Future is freed by reference counting alone.
+
+    The exception's traceback must not reach the frames that hold the Future
+    (squall's own, through ``f_back``), or every failure would wait for the
+    garbage collector.
+    """
+
+    @gen.coroutine
+    def child() -> Generator[Any, Any, None]:
+        yield later(None)
+        raise ValueError("child")
+
+    @gen.coroutine
+    def parent() -> Generator[Any, Any, None]:
+        yield child()
+
+    @gen.coroutine
+    def sync_child() -> Generator[Any, Any, None]:
+        yield resolved(None)
+        raise ValueError("sync child")
+
+    @gen.coroutine
+    def sync_parent() -> Generator[Any, Any, None]:
+        yield sync_child()
+
+    @gen.coroutine
+    def plain() -> None:
+        raise ValueError("plain")
+
+    async def main() -> list[str]:
+        alive = []
+        for function in (child, parent, sync_child, sync_parent, plain):
+            future = function()
+            with pytest.raises(ValueError):
+                await future
+            ref = weakref.ref(future)
+            del future
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            if ref() is not None:
+                alive.append(function.__name__)
+        return alive
+
+    gc.disable()
+    try:
+        assert io_loop.run_sync(main) == []
+    finally:
+        gc.enable()

@@ -178,7 +178,22 @@ def _finish(result: asyncio.Future[Any], runner: Runner | None, value: Any) -> N
         result.set_result(value)
 
 
+def _without_advance_frame(exc: BaseException) -> BaseException:
+    """Remove `_advance`'s entry from the head of `exc`'s traceback.
+
+    The frame is of no interest to the reader of the traceback, and it would
+    tie the caller's frames (through ``f_back``), which hold the coroutine's
+    Future, to the exception stored in that Future: a reference cycle that
+    only the garbage collector could free.
+    """
+    tb = exc.__traceback__
+    if tb is not None and tb.tb_frame.f_code is _ADVANCE_CODE:
+        exc.__traceback__ = tb.tb_next
+    return exc
+
+
 def _fail(result: asyncio.Future[Any], runner: Runner | None, exc: BaseException) -> None:
+    _without_advance_frame(exc)
     if runner is not None:
         runner._detach(None)
     if isinstance(exc, asyncio.CancelledError):
@@ -220,7 +235,7 @@ def _advance(
                     value = fut.result()
                 except BaseException as exc:
                     fut = None
-                    yielded = gen.throw(exc)
+                    yielded = gen.throw(_without_advance_frame(exc))
                 else:
                     yielded = gen.send(value)
         except StopIteration as stop:
@@ -252,6 +267,9 @@ def _advance(
             fut = converted
         if not fut.done():
             return fut
+
+
+_ADVANCE_CODE = _advance.__code__
 
 
 class Runner:
@@ -350,15 +368,18 @@ class Runner:
         if waited is not None:
             waited.remove_done_callback(self._wake)
             waited.cancel()
-        if not result_future.cancelled():
-            return
         gen = self.gen
         try:
-            gen.throw(asyncio.CancelledError())
+            if result_future.cancelled():
+                gen.throw(asyncio.CancelledError())
+            else:
+                # Resolved by someone else: nobody can receive what it would do.
+                gen.close()
+                return
         except (StopIteration, Return, asyncio.CancelledError):
             return
         except Exception:
-            app_log.error("Exception in coroutine %r after it was cancelled", gen, exc_info=True)
+            app_log.error("Exception in coroutine %r after it was stopped", gen, exc_info=True)
             return
         try:
             gen.close()
@@ -514,7 +535,10 @@ def _make_coroutine_wrapper(
             return future
         except (Exception, asyncio.CancelledError) as exc:
             _fail(future, None, exc)
-            return future
+            try:
+                return future
+            finally:
+                del future  # Break the cycle future -> exception -> this frame.
         if isinstance(result, Generator):
             context.run(_start, result, future, context)
         else:
