@@ -44,7 +44,7 @@ STAMP = VENV / "squall-bench-stamp.json"
 
 #: squall's packages (directories under packages/) the benchmarks import, in
 #: dependency order.  Add one here when a benchmark starts to use it.
-SQUALL_PACKAGES = ("core", "template")
+SQUALL_PACKAGES = ("core", "template", "ioloop")
 
 #: The implementation every ratio is relative to.
 REFERENCE = "squall"
@@ -84,6 +84,8 @@ class BenchResult:
     skipped: tuple[tuple[str, str], ...]
     """``(label, reason)`` of implementations that could not be imported."""
     targets: Mapping[str, float]
+    batch: int = 1
+    """Operations per call of the timed function; times are per operation."""
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> BenchResult:
@@ -91,6 +93,7 @@ class BenchResult:
             name=str(doc["benchmark"]),
             description=str(doc["description"]),
             unit=str(doc["unit"]),
+            batch=int(doc.get("batch", 1)),
             python=str(doc["python"]),
             repeats=int(doc["repeats"]),
             min_time_s=float(doc["min_time_s"]),
@@ -117,6 +120,35 @@ class BenchResult:
         if ref is None:
             return None
         return result.median_s / ref.median_s
+
+
+@dataclass(frozen=True)
+class BenchRun:
+    """What one benchmark module measured: a single benchmark, or cases."""
+
+    name: str
+    description: str
+    cases: tuple[BenchResult, ...]
+    multi: bool
+    """True for a module of several cases (``BENCHMARKS``)."""
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> BenchRun:
+        """Read either kind of harness document (schema 1, or 2 with cases)."""
+        if "cases" in doc:
+            return cls(
+                name=str(doc["benchmark"]),
+                description=str(doc["description"]),
+                cases=tuple(BenchResult.from_json(case) for case in doc["cases"]),
+                multi=True,
+            )
+        bench = BenchResult.from_json(doc)
+        return cls(name=bench.name, description=bench.description, cases=(bench,), multi=False)
+
+    @property
+    def skipped(self) -> bool:
+        """Whether an implementation of any case could not be imported."""
+        return any(case.skipped for case in self.cases)
 
 
 # --------------------------------------------------------------------------
@@ -263,7 +295,7 @@ def report_section(bench: BenchResult, ctx: RunContext) -> str:
     lines = [
         f"## {bench.name}",
         "",
-        f"{bench.description[:1].upper()}{bench.description[1:]}.",
+        _sentence(bench.description),
         "",
         f"- Command: `{ctx.command}`",
         f"- Date: {ctx.date}",
@@ -279,6 +311,49 @@ def report_section(bench: BenchResult, ctx: RunContext) -> str:
     if targets:
         lines += ["", *targets]
     return "\n".join(lines) + "\n"
+
+
+def _sentence(text: str) -> str:
+    return f"{text[:1].upper()}{text[1:]}."
+
+
+def _unit(bench: BenchResult) -> str:
+    if bench.batch == 1:
+        return bench.unit
+    return f"{bench.unit}, timed in batches of {bench.batch:,}"
+
+
+def cases_section(run: BenchRun, ctx: RunContext) -> str:
+    """The REPORT.md section of a module of several cases: one table."""
+    first = run.cases[0]
+    lines = [
+        f"## {run.name}",
+        "",
+        _sentence(run.description),
+        "",
+        f"- Command: `{ctx.command}`",
+        f"- Date: {ctx.date}",
+        f"- Machine: {ctx.machine}",
+        f"- Python: {first.python}, in tools/bench/.venv",
+        f"- squall: {ctx.squall_source}",
+        f"- Packages: {ctx.packages}",
+        f"- Method: {method(first)}",
+        "- Cases (the time is per operation, named in brackets):",
+        *(f"  - {case.name} ({_unit(case)}): {case.description}" for case in run.cases),
+        "",
+        render_table(run.cases),
+    ]
+    targets = [f"{case.name}: {line}" for case in run.cases for line in target_lines(case)]
+    if targets:
+        lines += ["", *targets]
+    return "\n".join(lines) + "\n"
+
+
+def run_section(run: BenchRun, ctx: RunContext) -> str:
+    """The REPORT.md section of one benchmark module."""
+    if run.multi:
+        return cases_section(run, ctx)
+    return report_section(run.cases[0], ctx)
 
 
 # --------------------------------------------------------------------------
@@ -441,7 +516,7 @@ def available_benchmarks() -> list[str]:
     return sorted(p.stem.removeprefix("bench_") for p in BENCHMARKS_DIR.glob("bench_*.py"))
 
 
-def run_benchmark(name: str, env: Environment, *, quick: bool) -> BenchResult | None:
+def run_benchmark(name: str, env: Environment, *, quick: bool) -> BenchRun | None:
     """Run one benchmark in the venv; None (after saying why) if it failed."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
@@ -462,7 +537,7 @@ def run_benchmark(name: str, env: Environment, *, quick: bool) -> BenchResult | 
         if completed.returncode != 0:
             print(f"{name}: FAILED (exit status {completed.returncode})", file=sys.stderr)
             return None
-        return BenchResult.from_json(json.loads(out.read_text(encoding="utf-8")))
+        return BenchRun.from_json(json.loads(out.read_text(encoding="utf-8")))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -492,15 +567,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     machine = machine_description()
     env = prepare_environment(install=not args.no_install, fresh=args.fresh)
     ok = True
-    results: list[BenchResult] = []
+    runs: list[BenchRun] = []
     for name in names:
-        result = run_benchmark(name, env, quick=args.quick)
-        if result is None or result.skipped:
+        bench_run = run_benchmark(name, env, quick=args.quick)
+        if bench_run is None or bench_run.skipped:
             ok = False
-        if result is not None:
-            results.append(result)
-    if not results:
+        if bench_run is not None:
+            runs.append(bench_run)
+    if not runs:
         return 1
+    results = [case for bench_run in runs for case in bench_run.cases]
 
     print()
     print(render_table(results))
@@ -520,8 +596,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             packages=installed_packages(env),
         )
         text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else ""
-        for result in results:
-            text = update_report(text, result.name, report_section(result, ctx))
+        for bench_run in runs:
+            text = update_report(text, bench_run.name, run_section(bench_run, ctx))
         REPORT.write_text(text, encoding="utf-8")
         print(f"\nwrote {REPORT.relative_to(REPO)}")
     return 0 if ok else 1

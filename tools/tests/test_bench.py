@@ -151,3 +151,117 @@ def test_report_section_names_the_command_and_machine() -> None:
 
 def test_benchmarks_are_discovered() -> None:
     assert "template" in run.available_benchmarks()
+
+
+def test_benchmark_modules_define_their_cases() -> None:
+    assert "ioloop" in run.available_benchmarks()
+
+
+# -- modules of several cases, batches ------------------------------------------
+
+harness = _load("squall_bench_harness", BENCH_DIR / "benchmarks" / "_harness.py")
+
+
+def cases_document() -> dict[str, Any]:
+    first = fake_document(squall=2e-6, tornado=4e-6)
+    first["benchmark"] = "gen.coroutine"
+    first["unit"] = "coroutine"
+    first["batch"] = 100_000
+    first["targets"] = {"tornado": 1.0}
+    second = fake_document(squall=3e-6, tornado=1.5e-6)
+    second["benchmark"] = "add_callback"
+    second["targets"] = {"tornado": 1.0}
+    return {
+        "schema": 2,
+        "benchmark": "ioloop",
+        "description": "the loop",
+        "cases": [first, second],
+    }
+
+
+def test_bench_run_reads_a_single_benchmark_document() -> None:
+    bench_run = run.BenchRun.from_json(fake_document(squall=0.002, tornado=0.004))
+    assert not bench_run.multi
+    assert bench_run.name == "template"
+    assert [case.name for case in bench_run.cases] == ["template"]
+    assert bench_run.cases[0].batch == 1
+
+
+def test_bench_run_reads_a_document_of_cases() -> None:
+    bench_run = run.BenchRun.from_json(cases_document())
+    assert bench_run.multi
+    assert bench_run.name == "ioloop"
+    assert [case.name for case in bench_run.cases] == ["gen.coroutine", "add_callback"]
+    assert bench_run.cases[0].batch == 100_000
+    assert not bench_run.skipped
+
+
+def test_cases_section_has_one_table_and_each_cases_targets() -> None:
+    ctx = run.RunContext(
+        command="python tools/bench/run.py ioloop",
+        date="2025-01-01 00:00 UTC",
+        machine="Some CPU",
+        squall_source="git abc1234",
+        packages="tornado 6.6.1",
+    )
+    section = run.run_section(run.BenchRun.from_json(cases_document()), ctx)
+    assert section.startswith("## ioloop\n\nThe loop.\n")
+    assert "`python tools/bench/run.py ioloop`" in section
+    assert "  - gen.coroutine (coroutine, timed in batches of 100,000): render a page" in section
+    assert "| gen.coroutine | squall.template" in section
+    assert "| add_callback  | tornado.template" in section
+    assert "gen.coroutine: Target: squall >= 1.00x tornado.template: met (2.00x)" in section
+    assert "add_callback: Target: squall >= 1.00x tornado.template: MISSED (0.50x)" in section
+    # A single benchmark keeps its own layout.
+    single = run.BenchRun.from_json(fake_document(squall=0.002, tornado=0.004))
+    assert run.run_section(single, ctx) == run.report_section(single.cases[0], ctx)
+
+
+def _counting_benchmark(name: str, batch: int) -> Any:
+    def setup() -> Any:
+        return lambda: sum(range(1000))
+
+    return harness.Benchmark(
+        name=name,
+        description=f"{name} case",
+        unit="sum",
+        implementations=[harness.Implementation("squall", "squall", "squall-core", setup)],
+        check=lambda outputs: None,
+        batch=batch,
+    )
+
+
+def test_harness_divides_times_by_the_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A fake clock: every call of an operation takes 0.01 s of CPU time.
+    monkeypatch.setattr(harness, "_time_repetition", lambda op, number: 0.01 * number)
+    settings = harness.Settings(repeats=3, min_time=0.05)
+    ops = {"squall": lambda: None}
+    whole = harness.measure(ops, settings, lambda message: None)["squall"]
+    batched = harness.measure(ops, settings, lambda message: None, batch=1000)["squall"]
+    assert whole == pytest.approx([0.01] * 3)
+    assert batched == pytest.approx([0.01 / 1000] * 3)
+
+
+def test_harness_runs_every_case_of_a_module() -> None:
+    module = ModuleType("bench_fake")
+    module.DESCRIPTION = "fake cases"  # type: ignore[attr-defined]
+    module.BENCHMARKS = [_counting_benchmark("one", 1), _counting_benchmark("two", 10)]  # type: ignore[attr-defined]
+    settings = harness.Settings(repeats=1, min_time=0.001)
+    document = harness.run_module("fake", module, settings, lambda message: None)
+    assert document["schema"] == 2
+    assert document["benchmark"] == "fake"
+    assert [case["benchmark"] for case in document["cases"]] == ["one", "two"]
+    assert document["cases"][1]["batch"] == 10
+    bench_run = run.BenchRun.from_json(document)
+    assert bench_run.multi
+    assert bench_run.description == "fake cases"
+
+
+def test_harness_runs_a_single_benchmark_module() -> None:
+    module = ModuleType("bench_fake")
+    module.BENCHMARK = _counting_benchmark("single", 1)  # type: ignore[attr-defined]
+    settings = harness.Settings(repeats=1, min_time=0.001)
+    document = harness.run_module("fake", module, settings, lambda message: None)
+    assert document["schema"] == 1
+    assert document["benchmark"] == "single"
+    assert not run.BenchRun.from_json(document).multi

@@ -4,6 +4,10 @@ Run inside the benchmark environment by ``tools/bench/run.py``::
 
     python -m benchmarks._harness template [--quick] [--out FILE]
 
+A benchmark module defines ``BENCHMARK``, one :class:`Benchmark`, or
+``BENCHMARKS``, several cases measured one after the other and reported
+together (then ``DESCRIPTION`` describes the whole).
+
 Method, the same for every implementation of a benchmark:
 
 1. ``setup()`` imports the implementation and prepares its operation
@@ -21,7 +25,9 @@ Method, the same for every implementation of a benchmark:
    (``time.process_time``), not wall-clock time.
 
 The headline statistic is the **median** CPU time per operation over the
-repetitions; the best (minimum) is reported beside it.
+repetitions; the best (minimum) is reported beside it.  When one call of the
+timed function performs a batch of operations (:attr:`Benchmark.batch`, such
+as 100,000 coroutines), times are divided by the batch size.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 __all__ = [
@@ -46,11 +53,15 @@ __all__ = [
     "Implementation",
     "MismatchError",
     "Settings",
+    "load_benchmarks",
     "main",
+    "run_module",
 ]
 
-#: Version of the JSON document written by :func:`main` (read by run.py).
+#: Version of the JSON documents written by :func:`main` (read by run.py).
+#: 1: one benchmark; 2: a module of several cases, ``{"cases": [...]}``.
 SCHEMA = 1
+SCHEMA_CASES = 2
 
 Operation = Callable[[], object]
 
@@ -91,6 +102,9 @@ class Benchmark:
     name) are equivalent."""
     targets: Mapping[str, float] = field(default_factory=dict)
     """Speed-up squall aims at against a peer (peer time / squall time)."""
+    batch: int = 1
+    """How many operations (units) one call of an operation performs; the
+    reported times are per unit."""
 
 
 @dataclass(frozen=True)
@@ -130,9 +144,15 @@ def calibrate(op: Operation, min_time: float) -> int:
 
 
 def measure(
-    ops: Mapping[str, Operation], settings: Settings, log: Callable[[str], None]
+    ops: Mapping[str, Operation],
+    settings: Settings,
+    log: Callable[[str], None],
+    batch: int = 1,
 ) -> dict[str, list[float]]:
-    """Return the seconds per operation of every repetition, by name."""
+    """Return the seconds per operation of every repetition, by name.
+
+    Each call of an operation counts as *batch* operations.
+    """
     numbers: dict[str, int] = {}
     for name, op in ops.items():
         numbers[name] = calibrate(op, settings.min_time)
@@ -141,7 +161,8 @@ def measure(
     per_op: dict[str, list[float]] = {name: [] for name in ops}
     for _ in range(settings.repeats):
         for name, op in ops.items():
-            per_op[name].append(_time_repetition(op, numbers[name]) / numbers[name])
+            elapsed = _time_repetition(op, numbers[name])
+            per_op[name].append(elapsed / (numbers[name] * batch))
     return per_op
 
 
@@ -165,7 +186,7 @@ def run(benchmark: Benchmark, settings: Settings, log: Callable[[str], None]) ->
             skipped.append({"impl": impl.name, "label": impl.label, "reason": repr(exc)})
     log(f"  checking outputs of {', '.join(ops)}")
     benchmark.check({name: op() for name, op in ops.items()})
-    per_op = measure(ops, settings, log)
+    per_op = measure(ops, settings, log, benchmark.batch)
     by_name = {impl.name: impl for impl in benchmark.implementations}
     results = []
     for name, times in per_op.items():
@@ -185,6 +206,7 @@ def run(benchmark: Benchmark, settings: Settings, log: Callable[[str], None]) ->
         "benchmark": benchmark.name,
         "description": benchmark.description,
         "unit": benchmark.unit,
+        "batch": benchmark.batch,
         "statistic": "median",
         "repeats": settings.repeats,
         "min_time_s": settings.min_time,
@@ -192,6 +214,45 @@ def run(benchmark: Benchmark, settings: Settings, log: Callable[[str], None]) ->
         "targets": dict(benchmark.targets),
         "results": results,
         "skipped": skipped,
+    }
+
+
+def load_benchmarks(module: ModuleType) -> tuple[str | None, list[Benchmark]]:
+    """Return a benchmark module's description and cases.
+
+    The description is None for a module with a single ``BENCHMARK``.
+    :raises AttributeError: if the module defines neither ``BENCHMARKS``
+        nor ``BENCHMARK``.
+    """
+    cases = getattr(module, "BENCHMARKS", None)
+    if cases is None:
+        return None, [module.BENCHMARK]
+    return str(module.DESCRIPTION), list(cases)
+
+
+def run_module(
+    name: str, module: ModuleType, settings: Settings, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """Check and time every case of *module*; return the JSON-ready document.
+
+    A single ``BENCHMARK`` gives its document as :func:`run` makes it;
+    ``BENCHMARKS`` give ``{"schema": 2, "benchmark": name, "description":
+    ..., "cases": [document, ...]}``.
+    """
+    description, cases = load_benchmarks(module)
+    if description is None:
+        log(f"{cases[0].name}: {cases[0].description}")
+        return run(cases[0], settings, log)
+    log(f"{name}: {description}")
+    documents = []
+    for case in cases:
+        log(f"{name} / {case.name}: {case.description}")
+        documents.append(run(case, settings, log))
+    return {
+        "schema": SCHEMA_CASES,
+        "benchmark": name,
+        "description": description,
+        "cases": documents,
     }
 
 
@@ -206,10 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(message, file=sys.stderr, flush=True)
 
     module = importlib.import_module(f"{__package__}.bench_{args.name}")
-    benchmark: Benchmark = module.BENCHMARK
-    log(f"{benchmark.name}: {benchmark.description}")
     try:
-        document = run(benchmark, Settings.for_mode(args.quick), log)
+        document = run_module(args.name, module, Settings.for_mode(args.quick), log)
     except MismatchError as exc:
         log(f"FAILED: outputs differ: {exc}")
         return 3
