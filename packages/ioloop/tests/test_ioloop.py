@@ -555,7 +555,7 @@ def test_exception_in_callback_is_logged_and_loop_goes_on(
     io_loop.add_callback(broken)
     io_loop.call_later(0, broken)
     io_loop.add_callback(calls.append, "after")
-    io_loop.call_later(0.001, io_loop.stop)
+    io_loop.call_later(0.01, io_loop.stop)
     io_loop.start()
     assert calls == ["after"]
     records = list(app_errors)
@@ -785,15 +785,18 @@ def test_time_is_the_asyncio_loops_clock(io_loop: IOLoop) -> None:
 
 
 def test_timeouts_run_in_deadline_order(io_loop: IOLoop) -> None:
+    # Absolute deadlines first, then relative ones in increasing order: a
+    # pause between these lines only moves the relative ones later, so the
+    # order holds however slow the machine (and with uvloop's 1 ms timers).
     calls: list[str] = []
     now = io_loop.time()
-    io_loop.call_at(now + 0.003, calls.append, "call_at")
-    io_loop.add_timeout(now + 0.002, calls.append, "add_timeout float")
-    io_loop.add_timeout(datetime.timedelta(seconds=0.004), calls.append, "add_timeout delta")
-    io_loop.call_later(0.001, calls.append, "call_later")
-    io_loop.call_later(0.005, io_loop.stop)
+    io_loop.add_timeout(now + 0.02, calls.append, "add_timeout float")
+    io_loop.call_at(now + 0.01, calls.append, "call_at")
+    io_loop.add_timeout(datetime.timedelta(seconds=0.04), calls.append, "add_timeout delta")
+    io_loop.call_later(0.03, calls.append, "call_later")
+    io_loop.call_later(0.05, io_loop.stop)
     io_loop.start()
-    assert calls == ["call_later", "add_timeout float", "call_at", "add_timeout delta"]
+    assert calls == ["call_at", "add_timeout float", "call_later", "add_timeout delta"]
 
 
 def test_timeouts_pass_keyword_arguments(io_loop: IOLoop) -> None:
@@ -801,7 +804,7 @@ def test_timeouts_pass_keyword_arguments(io_loop: IOLoop) -> None:
     io_loop.call_later(0, got.update, a=1)
     io_loop.call_at(io_loop.time(), got.update, b=2)
     io_loop.add_timeout(io_loop.time(), got.update, c=3)
-    io_loop.call_later(0.001, io_loop.stop)
+    io_loop.call_later(0.01, io_loop.stop)
     io_loop.start()
     assert got == {"a": 1, "b": 2, "c": 3}
 
@@ -836,9 +839,10 @@ def test_remove_timeout(io_loop: IOLoop) -> None:
 
 def test_timeout_removed_by_an_earlier_callback(io_loop: IOLoop) -> None:
     calls: list[str] = []
-    later = io_loop.call_later(0.002, calls.append, "removed")
-    io_loop.call_later(0.001, io_loop.remove_timeout, later)
-    io_loop.call_later(0.004, io_loop.stop)
+    now = io_loop.time()
+    later = io_loop.call_at(now + 0.02, calls.append, "removed")
+    io_loop.call_at(now + 0.01, io_loop.remove_timeout, later)
+    io_loop.call_at(now + 0.03, io_loop.stop)
     io_loop.start()
     assert calls == []
 
@@ -850,9 +854,10 @@ def test_custom_time_func() -> None:
     try:
         assert loop.time() > offset
         calls: list[str] = []
-        loop.call_at(loop.time() + 0.001, calls.append, "call_at")
-        loop.add_timeout(loop.time(), calls.append, "add_timeout")
-        loop.call_later(0.002, loop.stop)
+        now = loop.time()
+        loop.call_at(now + 0.01, calls.append, "call_at")
+        loop.add_timeout(now, calls.append, "add_timeout")
+        loop.call_later(0.02, loop.stop)
         loop.start()
         assert calls == ["add_timeout", "call_at"]
     finally:

@@ -237,6 +237,9 @@ class BaseAsyncIOLoop(IOLoop):
             # callback from another thread must not crash that thread).
             pass
 
+    # The same thing (stack contexts are gone), without a second call.
+    spawn_callback = add_callback
+
     def add_callback_from_signal(
         self, callback: Callable[..., object], *args: Any, **kwargs: Any
     ) -> None:

@@ -83,6 +83,7 @@ class IOLoop(Configurable):
 
     Example, a TCP server::
 
+        import functools
         import socket
         from squall.ioloop import IOLoop
 
