@@ -34,6 +34,9 @@ _T = TypeVar("_T")
 # use of run_in_executor), as concurrent.futures sized it before 3.8.
 _EXECUTOR_WORKERS_PER_CPU = 5
 
+# Looked up once: add_callback calls it every time.
+_get_running_loop = asyncio._get_running_loop
+
 _READ = IOLoop.READ
 _WRITE = IOLoop.WRITE
 
@@ -226,7 +229,7 @@ class BaseAsyncIOLoop(IOLoop):
     # ------------------------------------------------------------------
 
     def add_callback(self, callback: Callable[..., object], *args: Any, **kwargs: Any) -> None:
-        if asyncio._get_running_loop() is self.asyncio_loop:
+        if _get_running_loop() is self.asyncio_loop:
             # On the loop's own thread: no lock, no self-pipe write.
             self._call_soon(self._run, callback, args, kwargs)
             return
