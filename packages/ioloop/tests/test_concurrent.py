@@ -354,7 +354,7 @@ def test_run_on_executor_deprecated_callback(
     done: asyncio.Event
 
     def callback(result: Any) -> None:
-        got.append(result)
+        got.append((result, request_id.get()))
         done.set()
 
     async def main() -> None:
@@ -367,7 +367,7 @@ def test_run_on_executor_deprecated_callback(
         await done.wait()
 
     io_loop.run_sync(main)
-    assert got == [(3, True, "cb")]
+    assert got == [((3, True, "cb"), "cb")]
 
 
 def test_run_on_executor_deprecated_io_loop_argument(io_loop: IOLoop) -> None:

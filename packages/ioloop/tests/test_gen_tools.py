@@ -240,6 +240,22 @@ def test_with_timeout_quiet_exceptions(
     assert caplog.records == []
 
 
+def test_with_timeout_quiet_exceptions_as_third_positional_argument(
+    io_loop: IOLoop, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def main() -> None:
+        future: asyncio.Future[str] = Future()
+        with pytest.raises(gen.TimeoutError):
+            await gen.with_timeout(IOLoop.current().time(), future, (KeyError,))
+        future.set_exception(KeyError("quiet"))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+
+    with caplog.at_level(logging.ERROR):
+        io_loop.run_sync(main)  # Tornado 6's signature: no DeprecationWarning either
+    assert caplog.records == []
+
+
 def test_with_timeout_deprecated_io_loop(io_loop: IOLoop) -> None:
     async def main() -> None:
         with pytest.deprecated_call(match="io_loop"):

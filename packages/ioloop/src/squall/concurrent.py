@@ -26,7 +26,7 @@ import functools
 import types
 import warnings
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar, overload
+from typing import Any, Concatenate, ParamSpec, TypeVar, overload
 
 from squall.log import app_log
 from squall.util import ArgReplacer as _ArgReplacer
@@ -49,6 +49,7 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_S = TypeVar("_S")
 _P = ParamSpec("_P")
 
 #: The Future class used throughout squall: `asyncio.Future` itself.
@@ -256,13 +257,17 @@ def _executor_wrapper(
 
 
 @overload
-def run_on_executor(fn: Callable[..., _T], /) -> Callable[..., asyncio.Future[_T]]: ...
+def run_on_executor(
+    fn: Callable[Concatenate[_S, _P], _T], /
+) -> Callable[Concatenate[_S, _P], asyncio.Future[_T]]: ...
 
 
 @overload
 def run_on_executor(
     *, executor: str = ..., io_loop: str = ...
-) -> Callable[[Callable[..., _T]], Callable[..., asyncio.Future[_T]]]: ...
+) -> Callable[
+    [Callable[Concatenate[_S, _P], _T]], Callable[Concatenate[_S, _P], asyncio.Future[_T]]
+]: ...
 
 
 def run_on_executor(

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar, overload
 
@@ -230,19 +231,22 @@ def with_timeout(
     exception type or a tuple of them).  A native coroutine passed in is
     started as a Task (see `convert_yielded`).  YieldPoints are not supported.
 
-    The `io_loop` argument is deprecated and ignored.
+    The `io_loop` argument (Tornado 4.x) is deprecated and ignored.  Tornado
+    6 dropped it, so exception types given in its place, as a third
+    positional argument, are taken as `quiet_exceptions`.
     """
     from squall.ioloop import IOLoop  # squall.ioloop imports squall.concurrent only
 
     if io_loop is not None:
-        import warnings
-
-        warnings.warn(
-            "The io_loop argument of with_timeout is deprecated; "
-            "the current IOLoop is used instead",
-            DeprecationWarning,
-            stacklevel=2,
-        )
+        if _is_exception_types(io_loop):
+            quiet_exceptions = io_loop
+        else:
+            warnings.warn(
+                "The io_loop argument of with_timeout is deprecated; "
+                "the current IOLoop is used instead",
+                DeprecationWarning,
+                stacklevel=2,
+            )
     wrapped = convert_yielded(future)
     result: asyncio.Future[Any] = Future()
     _chain_future(wrapped, result)
@@ -268,6 +272,12 @@ def with_timeout(
     else:
         loop.remove_timeout(handle)
     return result
+
+
+def _is_exception_types(value: object) -> bool:
+    if isinstance(value, tuple):
+        return all(_is_exception_types(item) for item in value)
+    return isinstance(value, type) and issubclass(value, BaseException)
 
 
 def sleep(duration: float) -> asyncio.Future[None]:
