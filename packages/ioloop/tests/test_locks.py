@@ -298,6 +298,8 @@ def test_event_timeout_is_builtin_timeout_error(io_loop: IOLoop) -> None:
             await locks.Event().wait(timeout=SHORT)
         with pytest.raises(asyncio.TimeoutError):
             await locks.Event().wait(timeout=SHORT)
+        with pytest.raises(gen.TimeoutError):  # what Tornado's docs name
+            await locks.Event().wait(timeout=SHORT)
 
     run(io_loop, main)
 

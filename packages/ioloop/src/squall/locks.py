@@ -360,13 +360,14 @@ class Semaphore:
 
     def release(self) -> None:
         """Increment the counter and wake the longest-waiting acquirer, if any."""
-        waiter = _pop_waiter(self._waiters)
-        if waiter is None:
-            self._value += 1
-        else:
-            # The released unit passes straight to the waiter, so a later
-            # acquire() cannot overtake it.
-            waiter.resolve(self._releaser)
+        if self._waiters:
+            waiter = _pop_waiter(self._waiters)
+            if waiter is not None:
+                # The released unit passes straight to the waiter, so a later
+                # acquire() cannot overtake it.
+                waiter.resolve(self._releaser)
+                return
+        self._value += 1
 
     def acquire(self, timeout: _Timeout = None) -> asyncio.Future[_ReleasingContextManager]:
         """Decrement the counter, waiting until it is positive.
@@ -382,7 +383,11 @@ class Semaphore:
         return _Waiter(self._waiters, timeout)
 
     async def __aenter__(self) -> None:
-        await _acquire_for_async_with(self.acquire(), self)
+        # As acquire(), without allocating a Future when the semaphore is free.
+        if self._value > 0:
+            self._value -= 1
+            return
+        await _acquire_for_async_with(_Waiter(self._waiters), self)
 
     async def __aexit__(
         self,
@@ -410,11 +415,12 @@ class Semaphore:
 async def _acquire_for_async_with(
     future: asyncio.Future[_ReleasingContextManager], owner: _Releasable
 ) -> None:
-    """Await an acquire for ``async with``, never leaking it on cancellation.
+    """Wait for an acquire in ``async with``, never leaking it on cancellation.
 
-    If the task is cancelled after `release` handed it the lock but before it
+    If the task is cancelled after `release` handed it the unit but before it
     resumed, the acquire succeeded yet ``async with`` will not run its exit:
-    give the lock back.
+    give the unit back.  (A bare ``await lock.acquire()`` cannot be protected
+    this way, as in Tornado: the caller owns the result once it is set.)
     """
     try:
         await future
@@ -497,7 +503,12 @@ class Lock:
             raise RuntimeError("release unlocked lock") from None
 
     async def __aenter__(self) -> None:
-        await _acquire_for_async_with(self.acquire(), self)
+        # As acquire(), without allocating a Future when the lock is free.
+        block = self._block
+        if block._value > 0:
+            block._value -= 1
+            return
+        await _acquire_for_async_with(_Waiter(block._waiters), self)
 
     async def __aexit__(
         self,
