@@ -292,3 +292,13 @@ def test_cancel_while_waiting_for_yield_point(io_loop: IOLoop) -> None:
 
     io_loop.run_sync(main)
     assert log == ["finally"]
+
+
+def test_with_timeout_rejects_yield_points(io_loop: IOLoop) -> None:
+    async def main() -> None:
+        with pytest.deprecated_call():
+            wait = gen.Wait("k")
+        with pytest.raises(gen.BadYieldError):
+            gen.with_timeout(IOLoop.current().time() + 1, wait)
+
+    io_loop.run_sync(main)

@@ -229,11 +229,14 @@ def with_timeout(
     complete, and an exception it raises afterwards is logged to
     ``squall.application`` unless it is an instance of `quiet_exceptions` (an
     exception type or a tuple of them).  A native coroutine passed in is
-    started as a Task (see `convert_yielded`).  YieldPoints are not supported.
+    started as a Task (see `convert_yielded`).
 
     The `io_loop` argument (Tornado 4.x) is deprecated and ignored.  Tornado
     6 dropped it, so exception types given in its place, as a third
     positional argument, are taken as `quiet_exceptions`.
+
+    :raises BadYieldError: if `future` is a legacy YieldPoint (unsupported)
+        or cannot be waited on.
     """
     from squall.ioloop import IOLoop  # squall.ioloop imports squall.concurrent only
 
@@ -248,6 +251,8 @@ def with_timeout(
                 stacklevel=2,
             )
     wrapped = convert_yielded(future)
+    if isinstance(wrapped, YieldPoint):
+        raise BadYieldError("with_timeout does not support YieldPoints")
     result: asyncio.Future[Any] = Future()
     _chain_future(wrapped, result)
     loop = IOLoop.current()
