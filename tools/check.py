@@ -44,7 +44,7 @@ def loop_test_dirs() -> list[str]:
 def steps(fast: bool) -> list[tuple[str, list[str], dict[str, str]]]:
     py = sys.executable
     pytest = [py, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    plan = [
+    plan: list[tuple[str, list[str], dict[str, str]]] = [
         ("editable installs", [py, str(TOOLS / "devenv.py")], {}),
         ("versions", [py, str(TOOLS / "version.py"), "--check"], {}),
         ("ruff lint", [py, "-m", "ruff", "check", "."], {}),
