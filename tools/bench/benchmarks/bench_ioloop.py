@@ -165,7 +165,7 @@ BENCHMARKS = [
     Benchmark(
         name="add_callback",
         description=(
-            "a callback that re-adds itself with IOLoop.add_callback until the N-th call,"
+            f"a callback that re-adds itself with IOLoop.add_callback until the {N:,}th call,"
             " which resolves the Future run_sync waits for"
         ),
         unit="round trip",
