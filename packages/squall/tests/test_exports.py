@@ -1,5 +1,9 @@
 """Every public squall module has a complete, sorted ``__all__`` (STYLE.md 10).
 
+"Sorted" is the order ruff's RUF022 rule keeps (the lint step enforces it on
+every literal ``__all__``): SCREAMING_CASE constants first, then CamelCase
+classes, then the rest, each group in natural order.
+
 This lives in the meta package because it is the one whose environment holds
 every distribution; it checks each module that is installed.
 """
@@ -9,17 +13,40 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import re
 import types
 
 import pytest
 
 import squall
 
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(f"squall.{name}") is not None
+    except ModuleNotFoundError:  # squall.platform itself is absent
+        return False
+
+
 INSTALLED = sorted(
     name
-    for name in squall._SUBMODULES
-    if name != "platform" and importlib.util.find_spec(f"squall.{name}") is not None
+    for name in [
+        *(n for n in squall._SUBMODULES if n != "platform"),
+        *(f"platform.{n}" for n in squall._PLATFORM_SUBMODULES),
+    ]
+    if _installed(name)
 )
+
+
+def ruff_order(name: str) -> tuple[int, list[object]]:
+    """The sort key of ruff's isort-style ``__all__`` order."""
+    if name.isupper() or (name.upper() == name and any(c.isalpha() for c in name)):
+        group = 0
+    elif name[:1].isupper():
+        group = 1
+    else:
+        group = 2
+    natural: list[object] = [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+    return group, natural
 
 
 def public_definitions(module: types.ModuleType) -> set[str]:
@@ -42,7 +69,7 @@ def test_core_and_template_are_checked() -> None:
 def test_all_is_sorted_and_complete(name: str) -> None:
     module = importlib.import_module(f"squall.{name}")
     exported = module.__all__
-    assert list(exported) == sorted(exported), f"squall.{name}.__all__ is not sorted"
+    assert list(exported) == sorted(exported, key=ruff_order), f"squall.{name}.__all__ order"
     assert len(set(exported)) == len(exported), f"squall.{name}.__all__ has duplicates"
     missing = [n for n in exported if not hasattr(module, n)]
     assert not missing, f"squall.{name}.__all__ names what it lacks: {missing}"
