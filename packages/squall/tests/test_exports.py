@@ -20,6 +20,7 @@ import pytest
 
 import squall
 
+
 def _installed(name: str) -> bool:
     try:
         return importlib.util.find_spec(f"squall.{name}") is not None
