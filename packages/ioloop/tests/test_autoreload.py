@@ -32,13 +32,19 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+import squall.log
 from squall import autoreload
 
 if TYPE_CHECKING:
     from squall.ioloop import IOLoop
 
-PACKAGES = Path(__file__).resolve().parents[2]
-SOURCE_DIRS = [PACKAGES / "ioloop" / "src", PACKAGES / "core" / "src"]
+#: Where this process found squall-ioloop and squall-core (their src/
+#: directories in the development environment, site-packages when installed
+#: from wheels): the children import the same code.
+SOURCE_DIRS = [
+    Path(autoreload.__file__).resolve().parents[1],
+    Path(squall.log.__file__).resolve().parents[1],
+]
 
 #: Bound of every "eventually" in these tests, in seconds.
 DEADLINE = 30.0
