@@ -1,0 +1,1 @@
+"""Implementation of `squall.netutil`, split by concept (see that module)."""
