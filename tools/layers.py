@@ -28,6 +28,8 @@ class Package:
     #: Third-party runtime requirements (PEP 508 strings).
     requires: tuple[str, ...] = ()
     summary: str = ""
+    #: Modules that need one of the package's extras, as (module, extra).
+    optional: tuple[tuple[str, str], ...] = ()
 
     @property
     def dist(self) -> str:
@@ -67,6 +69,7 @@ PACKAGES: tuple[Package, ...] = (
             "stack_context",
         ),
         summary="squall's event-loop layer on asyncio",
+        optional=(("platform.uvloop", "uvloop"),),
     ),
     Package(
         "iostream",
@@ -81,6 +84,7 @@ PACKAGES: tuple[Package, ...] = (
             "tcpserver",
         ),
         summary="squall's streams, TCP server and client, resolvers",
+        optional=(("platform.caresresolver", "cares"), ("platform.twisted", "twisted")),
     ),
     Package(
         "httpcore",

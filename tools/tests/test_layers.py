@@ -116,3 +116,14 @@ def test_mypy_checks_every_package_with_code() -> None:
     files = ROOT_CONFIG["tool"]["mypy"]["files"]
     expected = {f"packages/{p.dir}/src/squall" for p in PACKAGES if has_code(p)}
     assert {f for f in files if f.startswith("packages/")} == expected
+
+
+def test_optional_modules_name_declared_extras() -> None:
+    for package in PACKAGES:
+        if not package.optional:
+            continue
+        data = tomllib.loads((package.path / "pyproject.toml").read_text(encoding="utf-8"))
+        extras = set(data["project"].get("optional-dependencies", {}))
+        for module, extra in package.optional:
+            assert module in package.modules
+            assert extra in extras, f"{package.dist} lacks the extra {extra!r}"
