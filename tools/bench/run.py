@@ -44,7 +44,7 @@ STAMP = VENV / "squall-bench-stamp.json"
 
 #: squall's packages (directories under packages/) the benchmarks import, in
 #: dependency order.  Add one here when a benchmark starts to use it.
-SQUALL_PACKAGES = ("core", "template", "ioloop")
+SQUALL_PACKAGES = ("core", "template", "ioloop", "iostream")
 
 #: The implementation every ratio is relative to.
 REFERENCE = "squall"

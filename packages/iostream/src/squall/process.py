@@ -2,7 +2,7 @@
 
 - `fork_processes` turns one process into a supervisor of N forked workers,
   restarting those that crash; each worker learns its `task_id`.
-- `Subprocess` is `subprocess.Popen` whose pipes can be `PipeIOStream`\\ s
+- `Subprocess` is `subprocess.Popen` whose pipes can be PipeIOStreams
   (``stdout=Subprocess.STREAM``) and whose exit can be awaited
   (`Subprocess.wait_for_exit`) or reported to a callback
   (`Subprocess.set_exit_callback`) without blocking the IOLoop.
@@ -146,7 +146,6 @@ def fork_processes(num_processes: int | None, max_restarts: int | None = None) -
         restarts would be needed; also if an event loop is running in the
         calling thread (a warning is issued if an IOLoop merely exists).
     """
-    global _task_id
     if _task_id is not None:
         raise RuntimeError("fork_processes() called in a worker it created")
     _check_no_loop()
@@ -491,7 +490,10 @@ class Subprocess:
             return
         status = self.proc.poll()
         if status is None:
-            return  # not yet (a spurious wake-up): keep watching
+            # Not yet: a spurious wake-up, or another thread is inside
+            # Popen.wait() (poll() does not block on its lock) and is about
+            # to reap the child.  Keep watching.
+            return
         self._disarm()
         Subprocess._waiting.pop(self.pid, None)
         self._exit_status = status
