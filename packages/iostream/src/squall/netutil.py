@@ -28,8 +28,8 @@ from squall._netutil._resolver import (
     Resolver,
     ThreadedResolver,
 )
+from squall._netutil._sockets import _DEFAULT_BACKLOG as _DEFAULT_BACKLOG
 from squall._netutil._sockets import (
-    _DEFAULT_BACKLOG,
     add_accept_handler,
     bind_sockets,
     bind_unix_socket,
@@ -64,4 +64,3 @@ for _function in (
 ):
     _function.__module__ = __name__
 del _function
-_DEFAULT_BACKLOG = _DEFAULT_BACKLOG  # re-exported for squall.tcpserver (private)
