@@ -1,0 +1,1 @@
+"""The implementation of `squall.iostream` (see that module for the API)."""
