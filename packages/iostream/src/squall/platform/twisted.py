@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -112,6 +113,11 @@ def install(io_loop: IOLoop | None = None) -> Any:
     ``twisted.internet.reactor`` (which installs Twisted's default
     reactor).  Calling it again for the same loop returns the same reactor.
 
+    ``reactor.stop()`` runs Twisted's shutdown (services stop, the thread
+    pool stops) and then stops the IOLoop, as it would end ``reactor.run()``.
+    A program that ends without stopping the reactor still exits: its
+    thread pool is stopped at interpreter exit.
+
     The `io_loop` argument is deprecated; it names the IOLoop to use.
 
     :raises RuntimeError: if Twisted already has another reactor, or an
@@ -131,7 +137,28 @@ def install(io_loop: IOLoop | None = None) -> Any:
         # What reactor.run() does before running the loop, which squall runs.
         # Signal handlers stay squall's (and the application's).
         reactor.startRunning(installSignalHandlers=False)
+        _stop_thread_pool_at_exit(reactor)
     return reactor
+
+
+def _stop_thread_pool_at_exit(reactor: Any) -> None:
+    """Let the process exit even if nobody stopped the reactor.
+
+    Twisted's thread pool (``deferToThread``...) has non-daemon threads that
+    only Twisted's shutdown stops, and Python waits for them before running
+    `atexit` handlers; `threading`'s own pre-join hook (the one
+    `concurrent.futures` uses) runs in time.
+    """
+    register = getattr(threading, "_register_atexit", None)
+    if register is None:  # pragma: no cover - not CPython 3.9+
+        return
+
+    def stop_thread_pool() -> None:
+        pool = getattr(reactor, "threadpool", None)
+        if pool is not None and pool.started:
+            pool.stop()
+
+    register(stop_thread_pool)
 
 
 class TornadoReactor:
