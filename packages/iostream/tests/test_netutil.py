@@ -232,6 +232,36 @@ def test_link_local_addresses_of_a_name_are_skipped(
     assert [sock.family for sock in closing] == [socket.AF_INET]
 
 
+def test_unavailable_ipv6_address_of_a_name_is_skipped(
+    monkeypatch: pytest.MonkeyPatch, closing: list[socket.socket]
+) -> None:
+    # "localhost" -> ::1 in a container whose loopback has IPv6 disabled.
+    infos = [
+        (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", 0, 0, 0)),
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 0)),
+    ]
+    real_bind = socket.socket.bind
+
+    def bind(self: socket.socket, address: Any) -> None:
+        if self.family == socket.AF_INET6:
+            raise OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address")
+        real_bind(self, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: infos)
+    monkeypatch.setattr(socket.socket, "bind", bind)
+    closing += bind_sockets(0, "localhost")
+    assert [sock.family for sock in closing] == [socket.AF_INET]
+    # An explicit IPv6 address that cannot be bound is an error.
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: infos[:1])
+    with pytest.raises(OSError) as info:
+        bind_sockets(0, "::1")
+    assert info.value.errno == errno.EADDRNOTAVAIL
+    # So is a name none of whose addresses can be bound.
+    with pytest.raises(OSError) as info:
+        bind_sockets(0, "localhost")
+    assert info.value.errno == errno.EADDRNOTAVAIL
+
+
 def test_unsupported_family_is_skipped(
     monkeypatch: pytest.MonkeyPatch, closing: list[socket.socket]
 ) -> None:

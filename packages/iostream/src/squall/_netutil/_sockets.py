@@ -66,7 +66,10 @@ def bind_sockets(
     ``getaddrinfo`` (default ``AI_PASSIVE``).  With `reuse_port`, every
     socket gets ``SO_REUSEPORT`` so that several processes can bind the same
     port.  With port 0 the kernel chooses a free port, and every socket of
-    the list gets the same one.
+    the list gets the same one.  IPv6 addresses of a host name that cannot
+    serve here are skipped: link-local ones (``fe80::1%lo0`` for
+    "localhost" on some systems) and, where IPv6 is disabled, those that
+    fail with ``EADDRNOTAVAIL``; an explicit address is always bound.
 
     Returns the sockets, non-blocking and listening (several when the
     address maps to several IP addresses, typically one IPv4 and one IPv6).
@@ -112,6 +115,7 @@ def _bind_all(
     seen: set[tuple[Any, ...]] = set()
     bound_port: int | None = None
     last_error: OSError | None = None
+    explicit = address is not None and is_valid_ip(address)
     try:
         for af, socktype, proto, _canonname, sockaddr in infos:
             if (af, sockaddr) in seen:
@@ -119,7 +123,7 @@ def _bind_all(
                 # /etc/hosts lines); binding it again would fail.
                 continue
             seen.add((af, sockaddr))
-            if _is_implicit_link_local(af, sockaddr, address):
+            if _is_implicit_link_local(af, sockaddr, explicit):
                 continue
             try:
                 sock = socket.socket(af, socktype, proto)
@@ -138,6 +142,14 @@ def _bind_all(
             except OSError as exc:
                 if exc.errno == errno.EADDRINUSE and bound_port is not None:
                     raise _PortTakenError(exc) from None
+                if exc.errno == errno.EADDRNOTAVAIL and af == socket.AF_INET6 and not explicit:
+                    # A name (typically "localhost" -> ::1) resolving to IPv6
+                    # on a host whose interfaces have IPv6 disabled, as in
+                    # many containers: the other addresses still serve.
+                    sockets.remove(sock)
+                    sock.close()
+                    last_error = exc
+                    continue
                 raise
             bound_port = sock.getsockname()[1]
             sock.listen(backlog)
@@ -150,17 +162,17 @@ def _bind_all(
     return sockets
 
 
-def _is_implicit_link_local(af: int, sockaddr: tuple[Any, ...], address: str | None) -> bool:
+def _is_implicit_link_local(af: int, sockaddr: tuple[Any, ...], explicit: bool) -> bool:
     """Whether `sockaddr` is an IPv6 link-local address the caller did not ask for.
 
     Some systems resolve "localhost" to ``fe80::1%lo0`` as well as ``::1``.
     A link-local address only means something together with its interface
     (its scope id), so binding it for a host name is a surprise at best and
-    fails at worst; an explicit ``fe80::...%iface`` address is still bound.
+    fails at worst; an `explicit` ``fe80::...%iface`` address is still bound.
     """
     if af != socket.AF_INET6 or len(sockaddr) < 4 or sockaddr[3] == 0:
         return False
-    return address is None or not is_valid_ip(address)
+    return not explicit
 
 
 def _configure_listener(sock: socket.socket, af: int, reuse_port: bool) -> None:
