@@ -114,7 +114,7 @@ def _current_loop() -> asyncio.AbstractEventLoop:
         return IOLoop.current().asyncio_loop
 
 
-def _returning_future(
+def returning_future(
     awaitable: Awaitable[ResolveResult],
     callback: Callable[[ResolveResult], object] | None,
 ) -> asyncio.Future[ResolveResult]:
@@ -185,7 +185,7 @@ class DefaultLoopResolver(Resolver):
         family: socket.AddressFamily = socket.AF_UNSPEC,
         callback: Callable[[ResolveResult], object] | None = None,
     ) -> asyncio.Future[ResolveResult]:
-        return _returning_future(self._resolve(host, port, family), callback)
+        return returning_future(self._resolve(host, port, family), callback)
 
     async def _resolve(self, host: str, port: int, family: int) -> ResolveResult:
         numeric = numeric_result(host, port, family)
@@ -214,7 +214,7 @@ class DefaultExecutorResolver(Resolver):
         family: socket.AddressFamily = socket.AF_UNSPEC,
         callback: Callable[[ResolveResult], object] | None = None,
     ) -> asyncio.Future[ResolveResult]:
-        return _returning_future(self._resolve(host, port, family), callback)
+        return returning_future(self._resolve(host, port, family), callback)
 
     async def _resolve(self, host: str, port: int, family: int) -> ResolveResult:
         numeric = numeric_result(host, port, family)
@@ -268,14 +268,14 @@ class ExecutorResolver(Resolver):
         except OSError as exc:
             future: asyncio.Future[ResolveResult] = loop.create_future()
             future.set_exception(exc)
-            return _returning_future(future, callback)
+            return returning_future(future, callback)
         if numeric is not None:
             future = loop.create_future()
             future.set_result(numeric)
         else:
             submitted = self.executor.submit(_resolve_addr, host, port, family)
             future = asyncio.wrap_future(submitted, loop=loop)
-        return _returning_future(future, callback)
+        return returning_future(future, callback)
 
     def close(self) -> None:
         if self.close_executor:
@@ -382,4 +382,4 @@ class OverrideResolver(Resolver):
             host = self.mapping[host]
         # The wrapped resolver may be a Tornado 6-style one (an ``async def
         # resolve(host, port, family)`` without callback): keep the callback.
-        return _returning_future(self.resolver.resolve(host, port, family), callback)
+        return returning_future(self.resolver.resolve(host, port, family), callback)

@@ -27,9 +27,9 @@ import pycares
 
 from squall._netutil._resolver import (
     ResolveResult,
-    _returning_future,
     numeric_result,
     resolve_error,
+    returning_future,
 )
 from squall.ioloop import IOLoop
 from squall.netutil import Resolver
@@ -102,7 +102,7 @@ class CaresResolver(Resolver):
         family: socket.AddressFamily = socket.AF_UNSPEC,
         callback: Callable[[ResolveResult], object] | None = None,
     ) -> asyncio.Future[ResolveResult]:
-        return _returning_future(self._resolve(host, port, family), callback)
+        return returning_future(self._resolve(host, port, family), callback)
 
     async def _resolve(self, host: str, port: int, family: int) -> ResolveResult:
         numeric = numeric_result(host, port, family)

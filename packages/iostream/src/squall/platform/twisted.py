@@ -44,9 +44,9 @@ from twisted.names import error as names_error
 
 from squall._netutil._resolver import (
     ResolveResult,
-    _returning_future,
     numeric_result,
     resolve_error,
+    returning_future,
 )
 from squall.gen import convert_yielded
 from squall.ioloop import IOLoop
@@ -294,7 +294,7 @@ class TwistedResolver(Resolver):
         family: socket.AddressFamily = socket.AF_UNSPEC,
         callback: Callable[[ResolveResult], object] | None = None,
     ) -> asyncio.Future[ResolveResult]:
-        return _returning_future(self._resolve(host, port, family), callback)
+        return returning_future(self._resolve(host, port, family), callback)
 
     async def _resolve(self, host: str, port: int, family: int) -> ResolveResult:
         numeric = numeric_result(host, port, family)
