@@ -209,6 +209,35 @@ def test_failed_popen_closes_the_pipes(io_loop: IOLoop) -> None:
     assert set(os.listdir("/proc/self/fd")) <= before
 
 
+def test_created_before_the_loop_runs(io_loop: IOLoop, spawn: Spawn) -> None:
+    # Tornado 4 style: made (and watched) outside the loop, which then runs.
+    sub = spawn(python("print('early')"), stdout=Subprocess.STREAM)
+    statuses: list[int] = []
+    sub.set_exit_callback(statuses.append)
+
+    async def main() -> bytes:
+        output: bytes = await sub.stdout.read_until_close()
+        await sub.wait_for_exit()
+        return output
+
+    assert run(io_loop, main) == b"early\n"
+    run(io_loop, lambda: asyncio.sleep(0))  # let the exit callback run
+    assert statuses == [0]
+
+
+def test_gen_coroutine_style(io_loop: IOLoop, spawn: Spawn) -> None:
+    from squall import gen
+
+    @gen.coroutine  # type: ignore[untyped-decorator,unused-ignore]
+    def main() -> Any:
+        sub = spawn(python("print('from a generator')"), stdout=Subprocess.STREAM)
+        output = yield sub.stdout.read_until_close()
+        status = yield sub.wait_for_exit()
+        return output, status
+
+    assert run(io_loop, main) == (b"from a generator\n", 0)
+
+
 # --------------------------------------------------------------------------
 # Subprocess: exit
 # --------------------------------------------------------------------------
