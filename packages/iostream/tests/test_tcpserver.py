@@ -257,6 +257,17 @@ def test_stop_closes_listeners_but_not_connections(io_loop: IOLoop) -> None:
     io_loop.run_sync(main, timeout=10)
 
 
+def test_tornado4_positional_reuse_port() -> None:
+    server = EchoServer()
+    # Tornado 4.5's bind(port, address, family, backlog, reuse_port).
+    server.bind(0, "127.0.0.1", socket.AF_INET, 128, True)  # type: ignore[arg-type]
+    (sock,) = server._pending_sockets
+    try:
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
+    finally:
+        server.stop()
+
+
 def test_stop_closes_sockets_bound_but_not_started() -> None:
     server = EchoServer()
     server.bind(0, "127.0.0.1")
@@ -412,6 +423,33 @@ def test_tls_with_ssl_context(
 
     io_loop.run_sync(main, timeout=10)
     assert isinstance(seen[0], SSLIOStream)
+
+
+def test_tls_handle_stream_can_wait_for_the_handshake(
+    io_loop: IOLoop, server_ssl_context: ssl.SSLContext, client_ssl_context: ssl.SSLContext
+) -> None:
+    class Versioned(TCPServer):
+        async def handle_stream(self, stream: IOStream, address: Any) -> None:
+            assert isinstance(stream, SSLIOStream)
+            await stream.wait_for_handshake()
+            await stream.write(stream.socket.version().encode() + b"\n")
+            await stream.read_until_close()  # the client hangs up first
+
+    async def main() -> None:
+        server = Versioned(ssl_options=server_ssl_context)
+        port = serve(server)
+        client = TCPClient()
+        try:
+            stream = await client.connect(
+                "localhost", port, af=socket.AF_INET, ssl_options=client_ssl_context
+            )
+            assert (await stream.read_until(b"\n")).startswith(b"TLSv1.")
+            stream.close()
+        finally:
+            client.close()
+            await shut_down(server)
+
+    io_loop.run_sync(main, timeout=10)
 
 
 def test_tls_with_ssl_options_dict(

@@ -445,12 +445,13 @@ class TCPClient:
         abandons the attempts.
 
         :raises squall.util.TimeoutError: if `timeout` expired.
-        :raises OSError: if `host` could not be resolved.
+        :raises OSError: if `host` could not be resolved, or has no address
+            (of family `af`).
         :raises StreamClosedError: (or another `OSError`, such as
             `ConnectionRefusedError`) if no address could be connected to;
-            the message names every address tried and its error.
-        :raises ssl.SSLError: if the TLS handshake failed (certificate
-            verification, for instance).
+            the message names every address tried and its error.  Also if
+            the TLS handshake failed: ``real_error`` holds the
+            `ssl.SSLError` (a failed certificate verification, for instance).
         """
         loop = IOLoop.current()
         return loop.asyncio_loop.create_task(
@@ -494,6 +495,9 @@ class TCPClient:
         addrinfo = await _bounded(
             self.resolver.resolve(host, port, af), deadline, f"resolving {host}"
         )
+        if not addrinfo:
+            family = "" if af == socket.AF_UNSPEC else f" of family {af.name}"
+            raise socket.gaierror(socket.EAI_NONAME, f"{host!r} has no address{family}")
         connector = _Connector(
             addrinfo,
             functools.partial(

@@ -43,7 +43,7 @@ import socket
 import ssl
 import types
 import warnings
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from squall.gen import convert_yielded
@@ -120,7 +120,7 @@ class TCPServer:
             self._stream_kwargs["read_chunk_size"] = read_chunk_size
         # Listening sockets by fd, and the functions that stop accepting on them.
         self._sockets: dict[int, socket.socket] = {}
-        self._handlers: dict[int, Any] = {}
+        self._handlers: dict[int, Callable[[], None]] = {}
         # Bound by bind(), waiting for start().
         self._pending_sockets: list[socket.socket] = []
         self._started = False
@@ -148,20 +148,13 @@ class TCPServer:
         more to call but start the IOLoop.  The arguments are those of
         `squall.netutil.bind_sockets`: `address` is an IP address or host
         name (all its addresses are bound), or ``""`` / None for every
-        interface; with port 0 the kernel picks a free port (read it from
-        the socket: ``sock.getsockname()[1]``).
+        interface.  With port 0 the kernel picks a free port; to learn
+        which, bind the sockets yourself (``bind_sockets(0)``, then
+        ``sockets[0].getsockname()[1]``) and pass them to `add_sockets`.
 
         :raises OSError: if the port cannot be bound (e.g. it is in use).
         """
-        sockets = bind_sockets(
-            port,
-            address=address,
-            family=family,
-            backlog=backlog,
-            flags=flags,
-            reuse_port=reuse_port,
-        )
-        self.add_sockets(sockets)
+        self.add_sockets(_bind(port, address, family, backlog, flags, reuse_port))
 
     def add_sockets(self, sockets: Iterable[socket.socket]) -> None:
         """Start accepting connections on the listening `sockets`.
@@ -201,14 +194,7 @@ class TCPServer:
 
         :raises OSError: if the port cannot be bound.
         """
-        sockets = bind_sockets(
-            port,
-            address=address,
-            family=family,
-            backlog=backlog,
-            flags=flags,
-            reuse_port=reuse_port,
-        )
+        sockets = _bind(port, address, family, backlog, flags, reuse_port)
         if self._started:
             self.add_sockets(sockets)
         else:
@@ -242,6 +228,7 @@ class TCPServer:
     def stop(self) -> None:
         """Stop listening for new connections, and close the listening sockets.
 
+        Sockets bound by `bind` but not yet started are closed too.
         Connections already accepted go on being served.  Calling `stop`
         again does nothing.
         """
@@ -341,6 +328,24 @@ class TCPServer:
             )
         # Nobody is serving this connection any more: do not leak it.
         stream.close()
+
+
+def _bind(
+    port: int,
+    address: str | None,
+    family: socket.AddressFamily,
+    backlog: int,
+    flags: int | None,
+    reuse_port: bool,
+) -> list[socket.socket]:
+    if isinstance(flags, bool):
+        # Tornado 4's bind(port, address, family, backlog, reuse_port): a
+        # fifth positional argument was reuse_port (AI_* flags are never bools).
+        reuse_port = flags
+        flags = None
+    return bind_sockets(
+        port, address=address, family=family, backlog=backlog, flags=flags, reuse_port=reuse_port
+    )
 
 
 def _server_context(
