@@ -169,6 +169,9 @@ class BaseIOStream:
         self.error = None
         self._protocol = _StreamProtocol(self)
         self._writable = True  # False for a read-only pipe
+        # Under TLS: the TCP transport beneath self._transport, whose buffer
+        # also holds data not yet passed to the kernel.
+        self._raw_transport: asyncio.Transport | None = None
         self._transport: asyncio.Transport | None = None
         self._closed = False
         self._eof = False  # the peer will send nothing more
@@ -639,13 +642,14 @@ class BaseIOStream:
 
     def _fail_read(self, error: Exception) -> None:
         """Fail the pending read because of `error`, closing the stream."""
-        if not self._closed:
-            self.close(exc_info=error)
-            return
         future = self._read_future
         self._read_future = self._read_step = None
+        self._read_target = None
+        self._streaming_callback = None
         if future is not None and not future.done():
             future.set_exception(closed_error(error))
+            future.exception()  # nobody need retrieve it
+        self.close(exc_info=error)
 
     # -- writing ---------------------------------------------------------------
 
@@ -671,9 +675,9 @@ class BaseIOStream:
             return self._write_unattached(data)
         if data:
             if self.max_write_buffer_size is not None:
-                self._check_write_limit(transport.get_write_buffer_size(), data)
+                self._check_write_limit(self._unsent(), data)
             transport.write(data)
-        if not transport.get_write_buffer_size():
+        if not transport.get_write_buffer_size() and self._raw_transport is None:
             if self._write_waiters:
                 self._on_resume_writing()
             done = self._write_done
@@ -685,7 +689,20 @@ class BaseIOStream:
             return done
         future: asyncio.Future[None] = self._loop.create_future()
         self._write_waiters.append(future)
+        if self._raw_transport is not None:
+            self._on_resume_writing()  # TLS: all may have reached the kernel already
         return future
+
+    def _unsent(self) -> int:
+        """How many written bytes have not yet been passed to the operating system."""
+        transport = self._transport
+        if transport is None:
+            return sum(len(data) for data in self._pending_writes)
+        if self._closed or not self._writable:
+            return 0
+        raw = self._raw_transport
+        size = transport.get_write_buffer_size()
+        return size if raw is None else size + raw.get_write_buffer_size()
 
     def _check_write_limit(self, buffered: int, data: _Bytes) -> None:
         assert self.max_write_buffer_size is not None
@@ -699,7 +716,7 @@ class BaseIOStream:
             raise StreamClosedError(self.error)
         if data:
             if self.max_write_buffer_size is not None:
-                self._check_write_limit(sum(len(d) for d in self._pending_writes), data)
+                self._check_write_limit(self._unsent(), data)
             self._pending_writes.append(data)
         future: asyncio.Future[None] = self._loop.create_future()
         self._write_waiters.append(future)
@@ -714,10 +731,7 @@ class BaseIOStream:
 
     def writing(self) -> bool:
         """Return True while written data has not yet been passed to the operating system."""
-        transport = self._transport
-        if transport is None:
-            return bool(self._pending_writes)
-        return not self._closed and self._writable and transport.get_write_buffer_size() > 0
+        return self._unsent() > 0
 
     def closed(self) -> bool:
         """Return True once the stream is closed (by either side)."""
@@ -770,7 +784,7 @@ class BaseIOStream:
         self._closed = True
         transport = self._transport
         if transport is not None:
-            if self.error is None and self._writable and transport.get_write_buffer_size():
+            if self.error is None and self._unsent():
                 transport.close()
                 self._loop.call_later(CLOSE_LINGER_SECONDS, transport.abort)
             else:

@@ -8,6 +8,7 @@ descriptor (the write end of ``os.pipe()``) gets
 from __future__ import annotations
 
 import asyncio
+import errno
 import fcntl
 import io
 import os
@@ -39,7 +40,7 @@ class PipeIOStream(BaseIOStream):
 
     def __init__(self, fd: int, *args: Any, **kwargs: Any) -> None:
         self.fd = fd
-        self._fio = io.FileIO(fd, "r+", closefd=True)
+        self._fio = _PipeFile(fd)
         super().__init__(*args, **kwargs)
         os.set_blocking(fd, False)
         self._writable = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY
@@ -72,7 +73,13 @@ class PipeIOStream(BaseIOStream):
 
     def close_fd_if_unattached(self) -> None:
         task = self._establishing
-        if not task.done() and task is not asyncio.current_task(self._loop):
+        # Once the transport exists it owns the pipe (and flushes on close);
+        # cancelling its creation then would drop the buffered data.
+        if (
+            self._transport is None
+            and not task.done()
+            and task is not asyncio.current_task(self._loop)
+        ):
             task.cancel()
 
     def fileno(self) -> int:
@@ -95,8 +102,8 @@ class PipeIOStream(BaseIOStream):
         """
         try:
             if buf is not None:
-                return self._fio.readinto(buf)
-            return self._fio.read(self.read_chunk_size)
+                return os.readv(self.fd, [buf])
+            return os.read(self.fd, self.read_chunk_size)
         except BlockingIOError:
             return None
 
@@ -105,11 +112,35 @@ class PipeIOStream(BaseIOStream):
 
         :raises io.UnsupportedOperation: if this is the read end of a pipe.
         """
-        if not self._writable:
+        if not self._writable and not self.closed():
             raise io.UnsupportedOperation("PipeIOStream: this end of the pipe is for reading")
         return super().write(data, callback)
 
     def _start_read(self, kind: int, step: Any) -> asyncio.Future[Any]:
-        if self._writable:
+        if self._writable and not self.closed():
             raise io.UnsupportedOperation("PipeIOStream: this end of the pipe is for writing")
         return super()._start_read(kind, step)
+
+
+class _PipeFile:
+    """The pipe object handed to the event loop's pipe transport.
+
+    The transport (or, for uvloop, libuv itself) closes the descriptor when
+    it closes; this object has no finalizer, so a descriptor number that
+    the kernel may already have reused is never closed a second time.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            try:
+                os.close(fd)
+            except OSError as exc:
+                if exc.errno != errno.EBADF:  # uvloop: libuv has closed it already
+                    raise

@@ -207,11 +207,13 @@ class IOStream(BaseIOStream):
                 future.set_result(self)
 
     def close_fd_if_unattached(self) -> None:
+        if self._transport is not None:
+            return  # the transport owns the socket (and flushes on close)
         task = self._establishing
         if task is not None and not task.done():
             if task is not asyncio.current_task(self._loop):
                 task.cancel()
-        elif self._transport is None and not self._handed_over:
+        elif not self._handed_over:
             self._sock.close()
 
     def _signal_closed(self) -> None:
@@ -267,15 +269,18 @@ class IOStream(BaseIOStream):
             _attach=False,
         )
         new._close_callback = self._close_callback
-        # Bytes already read past the clear-text part belong to the handshake.
-        leftover = bytes(self._buffer)
-        self._buffer.clear()
         # This stream is done with, without closing the transport it hands on.
         self._close_callback = None
         self._closed = True
         self._transport = None
         self._handed_over = True
-        return new._upgrade(transport, leftover)
+        # Bytes read past the clear-text part belong to the handshake.
+        return new._upgrade(transport, self._take_all)
+
+    def _take_all(self) -> bytes:
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
 
 
 def _is_connected(sock: _socket.socket) -> bool:

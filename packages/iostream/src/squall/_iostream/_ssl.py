@@ -19,7 +19,7 @@ import asyncio
 import socket as _socket
 import ssl
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from squall._iostream._errors import closed_error
 from squall._iostream._socket import IOStream, drive_with_hook
@@ -141,6 +141,8 @@ class SSLIOStream(IOStream):
         self._attach_now = _attach
         self._handshake_future: asyncio.Future[Any] | None = None
         self._handshake_done = False
+        self._raw_protocol: asyncio.BaseProtocol | None = None
+        self._watching_raw = False
         super().__init__(socket, *args, **kwargs)
 
     @property
@@ -189,17 +191,16 @@ class SSLIOStream(IOStream):
         return super().connect(address, callback, server_hostname)
 
     async def _create_transport(self, server_side: bool, server_hostname: str | None) -> None:
-        context = ssl_context(self._ssl_options, server_side)
-        factory = self._protocol_factory
-        if server_side:
-            await self._loop.connect_accepted_socket(factory, self._sock, ssl=context)
-        else:
-            await self._loop.create_connection(
-                factory, sock=self._sock, ssl=context, server_hostname=server_hostname
-            )
-
-    def _protocol_factory(self) -> asyncio.Protocol:
-        return self._protocol
+        # A plain transport first, then the TLS layer over it (as start_tls
+        # does), so that the stream knows the TCP transport beneath: written
+        # data has reached the kernel only once both buffers are empty.
+        early = _EarlyBytes()
+        raw, _ = await self._loop.connect_accepted_socket(lambda: early, self._sock)
+        if raw.is_closing():
+            raise early.error or ConnectionResetError("connection lost before the TLS handshake")
+        self._server_side = server_side
+        self._server_hostname = server_hostname
+        await self._start_tls(raw, early.take)
 
     def wait_for_handshake(
         self, callback: Callable[[], object] | None = None
@@ -241,50 +242,136 @@ class SSLIOStream(IOStream):
             future.set_exception(closed_error(self.error))
             future.exception()
 
-    def _upgrade(self, transport: asyncio.Transport, leftover: bytes) -> asyncio.Future[Any]:
+    def _upgrade(
+        self, transport: asyncio.Transport, take_leftover: Callable[[], bytes]
+    ) -> asyncio.Future[Any]:
         """Run the handshake over `transport` (`IOStream.start_tls`); return a Future of self.
 
-        `leftover` holds bytes the clear-text stream had already read past
-        its last read: the first bytes of the handshake.
+        `take_leftover` returns the bytes the clear-text stream has already
+        read past its last read: the first bytes of the handshake.
         """
         future = self._connect_future = self._loop.create_future()
         self._handed_over = True
-        task = self._loop.create_task(self._start_tls(transport, leftover))
+        task = self._loop.create_task(self._start_tls(transport, take_leftover))
         self._establishing = task
         task.add_done_callback(self._on_established)
         return future
 
-    async def _start_tls(self, transport: asyncio.Transport, leftover: bytes) -> None:
+    async def _start_tls(self, raw: asyncio.Transport, take_leftover: Callable[[], bytes]) -> None:
+        """Put the TLS layer over the plain transport `raw` and run the handshake."""
         server_side = bool(self._server_side)
         context = ssl_context(self._ssl_options, server_side)
         upgrade = self._loop.start_tls(
-            transport,
+            raw,
             self._protocol,
             context,
             server_side=server_side,
             server_hostname=None if server_side else self._server_hostname,
         )
-        if leftover:
-            # start_tls installs its TLS protocol on the transport before it
-            # first waits: feed it the early bytes then, ahead of any others.
-            new = await drive_with_hook(upgrade, lambda: _feed(transport, leftover))
-        else:
-            new = await upgrade
+
+        def installed() -> None:
+            # start_tls has just put its TLS protocol on `raw` (it does so
+            # before it first waits): hand it the bytes the previous
+            # protocol had received, ahead of any others.
+            leftover = take_leftover()
+            if leftover:
+                _feed(raw.get_protocol(), leftover)
+
+        new = await drive_with_hook(upgrade, installed)
         if new is None:
             raise ConnectionResetError("connection lost during the TLS handshake")
+        # Pause the TLS layer whenever the TCP transport holds anything, so
+        # that what is unsent stays visible in the TLS transport's buffer.
+        raw.set_write_buffer_limits(high=0, low=0)
+        self._raw_transport = raw
+        self._raw_protocol = raw.get_protocol()
         self._set_transport(new)
 
+    # -- knowing when written data has reached the kernel --------------------------
 
-def _feed(transport: asyncio.Transport, data: bytes) -> None:
-    """Deliver `data` to `transport`'s protocol as if the transport had read it."""
-    protocol = transport.get_protocol()
-    if isinstance(protocol, asyncio.BufferedProtocol):
+    def _on_resume_writing(self) -> None:
+        transport = self._transport
+        raw = self._raw_transport
+        if transport is None or raw is None:
+            return
+        if transport.get_write_buffer_size():
+            return  # the TLS layer calls resume_writing once it has handed everything on
+        if raw.get_write_buffer_size():
+            # Only the TCP transport's resume_writing (to the TLS layer) tells
+            # when it drains: listen in on it until then.
+            if not self._watching_raw and self._raw_protocol is not None:
+                self._watching_raw = True
+                raw.set_protocol(_DrainWatch(self._raw_protocol, self._on_raw_drained))
+            return
+        super()._on_resume_writing()
+
+    def _on_raw_drained(self) -> None:
+        raw = self._raw_transport
+        if self._watching_raw and raw is not None and self._raw_protocol is not None:
+            self._watching_raw = False
+            raw.set_protocol(self._raw_protocol)  # back to the event loop's fast path
+            self._on_resume_writing()
+
+
+class _EarlyBytes(asyncio.Protocol):
+    """The protocol of a TLS stream's TCP transport until the TLS layer takes over."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.error: Exception | None = None
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.error = exc
+
+    def take(self) -> bytes:
+        data = bytes(self.buffer)
+        self.buffer.clear()
+        return data
+
+
+class _DrainWatch(asyncio.BufferedProtocol):
+    """Stands in for the TLS layer on its TCP transport, to hear when that drains.
+
+    Every event goes straight to the TLS protocol (its bound methods are
+    installed on this instance); ``resume_writing`` also tells the stream.
+    """
+
+    def __init__(self, inner: asyncio.BaseProtocol, on_drained: Callable[[], None]) -> None:
+        for name in (
+            "get_buffer",
+            "buffer_updated",
+            "data_received",
+            "eof_received",
+            "connection_lost",
+            "pause_writing",
+        ):
+            method = getattr(inner, name, None)
+            if method is not None:
+                setattr(self, name, method)
+        self._inner = inner
+        self._on_drained = on_drained
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
+        self._on_drained()
+
+
+def _feed(protocol: asyncio.BaseProtocol, data: bytes) -> None:
+    """Deliver `data` to `protocol` as if its transport had read it."""
+    if hasattr(protocol, "get_buffer"):  # asyncio.BufferedProtocol, or uvloop's TLS protocol
+        buffered = cast(asyncio.BufferedProtocol, protocol)
         view = memoryview(data)
         while view:
-            buf = memoryview(protocol.get_buffer(len(view)))
+            buf = memoryview(buffered.get_buffer(len(view)))
             count = min(len(buf), len(view))
             buf[:count] = view[:count]
-            protocol.buffer_updated(count)
+            buffered.buffer_updated(count)
             view = view[count:]
     else:
         protocol.data_received(data)  # type: ignore[attr-defined]
