@@ -120,7 +120,7 @@ def test_read_bytes_partial(io_loop: IOLoop, stream_pair: Pairs) -> None:
         assert await wait(reading) == b"hello"
         await pair.writer.write(b"0123456789")
         # Never more than asked for, even with more buffered.
-        await wait_until(lambda: len(pair.reader._buffer) == 10)
+        await wait_until(lambda: pair.reader._buffered() == 10)
         assert await wait(pair.reader.read_bytes(4, partial=True)) == b"0123"
         assert await wait(pair.reader.read_bytes(100, partial=True)) == b"456789"
 
@@ -229,7 +229,7 @@ def test_max_bytes_from_the_buffer(io_loop: IOLoop, stream_pair: Pairs) -> None:
     async def main() -> None:
         pair = await stream_pair()
         await pair.writer.write(b"01234567\r\n")
-        await wait_until(lambda: len(pair.reader._buffer) == 10)
+        await wait_until(lambda: pair.reader._buffered() == 10)
         # Delimiter found, but beyond max_bytes.
         with pytest.raises(UnsatisfiableReadError):
             await wait(pair.reader.read_until(b"\r\n", max_bytes=9))
@@ -281,11 +281,11 @@ def test_reading_pauses_at_max_buffer_size(io_loop: IOLoop, stream_pair: Pairs) 
         assert not written[-1].done()
         # The reader paused its transport instead of buffering it all.
         await wait_until(lambda: not transport.is_reading())
-        buffered = len(pair.reader._buffer)
+        buffered = pair.reader._buffered()
         assert limit <= buffered < limit + 2 * MiB
         for _ in range(20):
             await asyncio.sleep(0)
-        assert len(pair.reader._buffer) == buffered  # it stopped growing
+        assert pair.reader._buffered() == buffered  # it stopped growing
         # Reading resumes as the buffer drains; nothing is lost.
         data = b"".join(chunks)
         received = bytearray()

@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 from types import TracebackType
@@ -63,6 +64,13 @@ DEFAULT_READ_CHUNK_SIZE = 64 * 1024
 #: the connection (and its buffer) alive forever.
 CLOSE_LINGER_SECONDS = 30.0
 
+# Reads smaller than this are copied out of the buffer by slicing (cheaper
+# for small data than a memoryview).
+_COPY_BY_SLICE = 4096
+# The read buffer drops its consumed head once it is at least this large
+# (and four times the unread data).
+_COMPACT_AT = 64 * 1024
+
 _ExcInfo: TypeAlias = (
     bool
     | BaseException
@@ -79,19 +87,40 @@ _UNTIL_CLOSE = 3  # read_until_close
 _STREAMING = 4  # read_bytes / read_until_close with a streaming_callback
 
 
-class _StreamProtocol(asyncio.Protocol):
+class _StreamProtocol(asyncio.BufferedProtocol):
     """Forwards a transport's events straight to the stream's handlers.
 
     The handlers are bound methods stored on the instance, so a transport's
-    ``protocol.data_received(data)`` calls the stream without an extra hop.
+    ``protocol.buffer_updated(n)`` calls the stream without an extra hop.
+
+    Transports that support it (sockets, TLS) receive into a scratch buffer
+    shared by the streams of the thread (`get_buffer`), from which the
+    stream copies what it has to keep: no allocation per receive.  Pipe
+    transports call ``data_received`` instead.
     """
 
     def __init__(self, stream: BaseIOStream) -> None:
+        scratch = stream._scratch
+        self.get_buffer = lambda sizehint: scratch  # type: ignore[method-assign]
+        self.buffer_updated = stream._on_received  # type: ignore[method-assign]
         self.connection_made = stream._on_connection_made  # type: ignore[method-assign]
-        self.data_received = stream._on_data  # type: ignore[method-assign]
+        self.data_received = stream._on_data
         self.eof_received = stream._on_eof  # type: ignore[method-assign]
         self.connection_lost = stream._on_connection_lost  # type: ignore[method-assign]
         self.resume_writing = stream._on_resume_writing  # type: ignore[method-assign]
+
+
+class _Scratch(threading.local):
+    """Each thread's receive buffer (a transport fills it, the stream empties it at once)."""
+
+    def __init__(self) -> None:
+        self.view = memoryview(bytearray(_SCRATCH_SIZE))
+
+
+#: How much one receive may bring in (asyncio's socket transports read at
+#: most 256 KiB at a time too).
+_SCRATCH_SIZE = 256 * 1024
+_scratch = _Scratch()
 
 
 def _warn_deprecated(what: str, instead: str) -> None:
@@ -167,6 +196,7 @@ class BaseIOStream:
         )
         self.max_write_buffer_size = max_write_buffer_size
         self.error = None
+        self._scratch = _scratch.view
         self._protocol = _StreamProtocol(self)
         self._writable = True  # False for a read-only pipe
         # Under TLS: the TCP transport beneath self._transport, whose buffer
@@ -176,7 +206,11 @@ class BaseIOStream:
         self._closed = False
         self._eof = False  # the peer will send nothing more
         self._reading_paused = False
+        # Incoming data is self._buffer[self._pos:]; the consumed head is
+        # dropped once it is large (see _take), not on every read, because
+        # growing a bytearray whose head was deleted copies all of it.
         self._buffer = bytearray()
+        self._pos = 0
         # The pending read.
         self._read_future: asyncio.Future[Any] | None = None
         self._read_step: Callable[[], None] | None = None
@@ -248,14 +282,45 @@ class BaseIOStream:
         if self._write_waiters and not transport.get_write_buffer_size():
             self._on_resume_writing()
 
+    def _on_received(self, nbytes: int) -> None:
+        buf = self._buffer
+        scratch = self._scratch
+        if not buf and self._read_kind == _BYTES:
+            # A read_bytes waits on an empty buffer: answer it straight from
+            # the scratch buffer (one copy less), keep only the rest.
+            future = self._read_future
+            if future is not None and not future.done():
+                wanted = self._read_max
+                assert wanted is not None
+                if nbytes >= wanted or self._read_partial:
+                    count = min(wanted, nbytes)
+                    self._read_future = self._read_step = None
+                    future.set_result(scratch[:count].tobytes())
+                    if count == nbytes:
+                        return
+                    buf += scratch[count:nbytes]
+                    if len(buf) >= self.max_buffer_size:
+                        self._buffer_full()
+                    return
+        buf += scratch[:nbytes]
+        step = self._read_step
+        if step is not None:
+            step()
+        if len(buf) - self._pos >= self.max_buffer_size:
+            self._buffer_full()
+
     def _on_data(self, data: bytes) -> None:
         buf = self._buffer
         buf += data
         step = self._read_step
         if step is not None:
             step()
-        if len(buf) >= self.max_buffer_size:
+        if len(buf) - self._pos >= self.max_buffer_size:
             self._buffer_full()
+
+    def _buffered(self) -> int:
+        """How many received bytes are waiting to be read."""
+        return len(self._buffer) - self._pos
 
     def _on_eof(self) -> bool:
         self._eof = True
@@ -263,7 +328,7 @@ class BaseIOStream:
         if future is not None and not future.done():
             # No more data will come to complete it.
             self.close()
-        elif self._close_callback is not None and not self._buffer:
+        elif self._close_callback is not None and not self._buffered():
             # Someone is listening for the connection to go away (and
             # nothing buffered remains to be read): report it.
             self.close()
@@ -310,6 +375,10 @@ class BaseIOStream:
         self._check_no_pending_read()
         if not isinstance(regex, re.Pattern):
             regex = re.compile(regex)
+        if self._pos:
+            # The regex must see the unread data alone (for ^, lookbehinds).
+            del self._buffer[: self._pos]
+            self._pos = 0
         self._read_regex = regex
         self._read_max = max_bytes
         self._search_pos = 0
@@ -339,16 +408,16 @@ class BaseIOStream:
             return self._with_callback(self.read_until(delimiter, None, max_bytes), callback)
         if self._read_future is not None:
             self._check_no_pending_read()
-        buf = self._buffer
-        pos = buf.find(delimiter)
-        if pos >= 0:
-            end = pos + len(delimiter)
-            if max_bytes is None or end <= max_bytes:
+        start = self._pos
+        found = self._buffer.find(delimiter, start)
+        if found >= 0:
+            end = found + len(delimiter)
+            if max_bytes is None or end - start <= max_bytes:
                 # The common case on a busy connection: already buffered.
                 return self._done(self._take(end))
         self._read_delimiter = delimiter
         self._read_max = max_bytes
-        self._search_pos = 0
+        self._search_pos = start
         future = self._start_read(_UNTIL, self._step_until)
         self._step_until()
         return self._after_start(future)
@@ -380,11 +449,12 @@ class BaseIOStream:
             raise ValueError("num_bytes must not be negative")
         if self._read_future is not None:
             self._check_no_pending_read()
-        available = len(self._buffer)
+        start = self._pos
+        available = len(self._buffer) - start
         if available >= num_bytes:
-            return self._done(self._take(num_bytes))
+            return self._done(self._take(start + num_bytes))
         if partial and available:
-            return self._done(self._take(available))
+            return self._done(self._take(start + available))
         self._read_max = num_bytes
         self._read_partial = partial
         future = self._start_read(_BYTES, self._step_bytes)
@@ -473,7 +543,7 @@ class BaseIOStream:
                 future.exception()  # raised below instead
                 raise closed_error(self.error)
             return future
-        if len(self._buffer) >= self.max_buffer_size:
+        if self._buffered() >= self.max_buffer_size:
             self._buffer_full()
         return future
 
@@ -487,17 +557,17 @@ class BaseIOStream:
     def _step_until(self) -> None:
         buf = self._buffer
         delimiter = self._read_delimiter
-        pos = buf.find(delimiter, self._search_pos)
+        found = buf.find(delimiter, self._search_pos)
         max_bytes = self._read_max
-        if pos >= 0:
-            end = pos + len(delimiter)
-            if max_bytes is None or end <= max_bytes:
+        if found >= 0:
+            end = found + len(delimiter)
+            if max_bytes is None or end - self._pos <= max_bytes:
                 self._complete(end)
                 return
         else:
             # A delimiter starting before this point would have been found.
-            self._search_pos = max(len(buf) - len(delimiter) + 1, 0)
-            if max_bytes is None or len(buf) < max_bytes:
+            self._search_pos = max(len(buf) - len(delimiter) + 1, self._pos)
+            if max_bytes is None or len(buf) - self._pos < max_bytes:
                 return
         self._fail_read(
             UnsatisfiableReadError(f"delimiter {delimiter!r} not found within {max_bytes} bytes")
@@ -521,13 +591,14 @@ class BaseIOStream:
         )
 
     def _step_bytes(self) -> None:
-        available = len(self._buffer)
+        start = self._pos
+        available = len(self._buffer) - start
         wanted = self._read_max
         assert wanted is not None
         if available >= wanted:
-            self._complete(wanted)
+            self._complete(start + wanted)
         elif self._read_partial and available:
-            self._complete(available)
+            self._complete(start + available)
 
     def _step_into(self) -> None:
         target = self._read_target
@@ -537,27 +608,29 @@ class BaseIOStream:
         if future.done():  # cancelled by its consumer: stop filling its buffer
             return
         buf = self._buffer
+        start = self._pos
         filled = self._read_filled
-        count = min(len(buf), len(target) - filled)
+        count = min(len(buf) - start, len(target) - filled)
         if count:
             with memoryview(buf) as view:
-                target[filled : filled + count] = view[:count]
-            del buf[:count]
+                target[filled : filled + count] = view[start : start + count]
+            self._consumed(start + count)
             filled = self._read_filled = filled + count
-            self._after_consume()
         if filled == len(target) or (self._read_partial and filled):
             self._read_future = self._read_step = None
             self._read_target = None
             future.set_result(filled)
 
     def _step_streaming(self) -> None:
-        buf = self._buffer
+        start = self._pos
+        available = len(self._buffer) - start
         remaining = self._read_max
-        count = len(buf) if remaining is None else min(len(buf), remaining)
+        count = available if remaining is None else min(available, remaining)
         callback = self._streaming_callback
         assert callback is not None
         if count:
-            self._loop.call_soon(self._run_streaming_callback, callback, self._take(count))
+            data = self._take(start + count)
+            self._loop.call_soon(self._run_streaming_callback, callback, data)
             if remaining is not None:
                 remaining = self._read_max = remaining - count
         if remaining == 0:
@@ -583,7 +656,7 @@ class BaseIOStream:
             future.set_result(b"")
 
     def _complete(self, end: int) -> None:
-        """Resolve the pending read with the first `end` buffered bytes."""
+        """Resolve the pending read with the buffered bytes up to offset `end`."""
         future = self._read_future
         assert future is not None
         self._read_future = self._read_step = None
@@ -591,27 +664,45 @@ class BaseIOStream:
             future.set_result(self._take(end))
 
     def _take(self, end: int) -> bytes:
-        """Remove the first `end` bytes from the buffer and return them."""
+        """Consume the unread bytes up to offset `end` of the buffer and return them."""
         buf = self._buffer
-        if end == len(buf):
+        start = self._pos
+        if end - start < _COPY_BY_SLICE:
+            data = bytes(buf[start:end])
+        elif start == 0 and end == len(buf):
             data = bytes(buf)
-            buf.clear()
         else:
-            data = bytes(buf[:end])
-            del buf[:end]
-        if self._reading_paused or self._eof:
-            self._after_consume()
+            # One copy (slicing the bytearray first would make two).
+            data = memoryview(buf)[start:end].tobytes()
+        self._consumed(end)
         return data
 
+    def _consumed(self, end: int) -> None:
+        """The unread bytes up to offset `end` of the buffer have been read."""
+        buf = self._buffer
+        if end == len(buf):
+            buf.clear()
+            self._pos = 0
+        elif end >= _COMPACT_AT and len(buf) - end <= end >> 2:
+            # Drop the consumed head once the unread rest is small beside it:
+            # the memmove costs at most a quarter of a copy per byte read,
+            # and the head stays within a few times the unread data.
+            del buf[:end]
+            self._pos = 0
+        else:
+            self._pos = end
+        if self._reading_paused or self._eof:
+            self._after_consume()
+
     def _after_consume(self) -> None:
-        if self._reading_paused and len(self._buffer) < self.max_buffer_size:
+        if self._reading_paused and self._buffered() < self.max_buffer_size:
             self._reading_paused = False
             transport = self._transport
             if transport is not None and not self._closed:
                 transport.resume_reading()
         if (
             self._eof
-            and not self._buffer
+            and not self._buffered()
             and self._close_callback is not None
             and not self._closed
             and self._read_future is None
@@ -620,7 +711,7 @@ class BaseIOStream:
             self._loop.call_soon(self._close_if_idle)
 
     def _close_if_idle(self) -> None:
-        if self._read_future is None and not self._buffer:
+        if self._read_future is None and not self._buffered():
             self.close()
 
     def _done(self, result: Any) -> asyncio.Future[Any]:
@@ -756,7 +847,7 @@ class BaseIOStream:
             return
         if self._closed:
             self._schedule_close_callback()
-        elif self._eof and not self._buffer and not self.reading():
+        elif self._eof and not self._buffered() and not self.reading():
             self.close()
 
     def close(self, exc_info: _ExcInfo = False) -> None:

@@ -53,7 +53,7 @@ class PipeIOStream(BaseIOStream):
         self._establishing = self._loop.create_task(self._attach(coro))
         self._establishing.add_done_callback(self._on_established)
 
-    def _protocol_factory(self) -> asyncio.Protocol:
+    def _protocol_factory(self) -> asyncio.BaseProtocol:
         return self._protocol
 
     async def _attach(self, coro: Coroutine[Any, Any, object]) -> None:

@@ -278,9 +278,7 @@ class IOStream(BaseIOStream):
         return new._upgrade(transport, self._take_all)
 
     def _take_all(self) -> bytes:
-        data = bytes(self._buffer)
-        self._buffer.clear()
-        return data
+        return self._take(len(self._buffer))
 
 
 def _is_connected(sock: _socket.socket) -> bool:
