@@ -97,6 +97,10 @@ def _echo_setup(package: str, loop_name: str, mode: str) -> tuple[Any, Any]:
 
     class EchoServer(tcpserver.TCPServer):  # type: ignore[misc,name-defined]
         async def handle_stream(self, stream: Any, address: Any) -> None:
+            # As on the client: no Nagle delays (asyncio and uvloop set
+            # TCP_NODELAY on their transports anyway; Tornado's sockets
+            # would otherwise wait for delayed ACKs, in wall time).
+            stream.set_nodelay(True)
             try:
                 while True:
                     if mode == "line":
