@@ -23,7 +23,12 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-import pycares
+try:
+    import pycares
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "CaresResolver needs pycares: pip install squall-iostream[cares]", name=exc.name
+    ) from exc
 
 from squall._netutil._resolver import (
     ResolveResult,

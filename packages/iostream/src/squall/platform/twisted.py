@@ -37,10 +37,16 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from twisted.internet import asyncioreactor
-from twisted.internet.defer import Deferred
-from twisted.names import cache, client, dns, hosts, resolve
-from twisted.names import error as names_error
+try:
+    from twisted.internet import asyncioreactor
+    from twisted.internet.defer import Deferred
+    from twisted.names import cache, client, dns, hosts, resolve
+    from twisted.names import error as names_error
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "squall.platform.twisted needs Twisted: pip install squall-iostream[twisted]",
+        name=exc.name,
+    ) from exc
 
 from squall._netutil._resolver import (
     ResolveResult,
