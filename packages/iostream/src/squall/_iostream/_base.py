@@ -767,7 +767,14 @@ class BaseIOStream:
         if data:
             if self.max_write_buffer_size is not None:
                 self._check_write_limit(self._unsent(), data)
-            transport.write(data)
+            try:
+                transport.write(data)
+            except RuntimeError:
+                # uvloop refuses writes on a transport that has closed before
+                # its connection_lost reached us.
+                if not transport.is_closing():
+                    raise
+                raise StreamClosedError(self.error) from None
         if not transport.get_write_buffer_size() and self._raw_transport is None:
             if self._write_waiters:
                 self._on_resume_writing()
@@ -872,14 +879,15 @@ class BaseIOStream:
                 self.error = exc_info
             else:
                 self.error = sys.exc_info()[1]
+        unsent = self._unsent()
         self._closed = True
         transport = self._transport
         if transport is not None:
-            if self.error is None and self._unsent():
-                transport.close()
+            transport.close()
+            if unsent:
+                # close() sends what is buffered first; a peer that does not
+                # read must not hold the connection open forever.
                 self._loop.call_later(CLOSE_LINGER_SECONDS, transport.abort)
-            else:
-                transport.close()
         self.close_fd_if_unattached()
         self._signal_closed()
 
@@ -925,29 +933,32 @@ class BaseIOStream:
     # -- the deprecated callback interface ---------------------------------------
 
     def _with_callback(
-        self, future: asyncio.Future[Any], callback: Callable[..., object]
+        self,
+        future: asyncio.Future[Any],
+        callback: Callable[..., object],
+        pass_result: bool = True,
     ) -> asyncio.Future[Any]:
         """Run `callback` with `future`'s result (deprecated interface).
 
-        Failures are not passed on: callback users learn of them through
-        the close callback.  Returns the Future anyway.
+        With `pass_result` false (writes, connects, handshakes) the callback
+        takes no arguments.  Failures are not passed on: callback users
+        learn of them through the close callback.  Returns the Future anyway.
         """
         _warn_deprecated("The callback argument", "use the returned Future instead")
 
         def done(f: asyncio.Future[Any]) -> None:
             if f.cancelled() or f.exception() is not None:
                 return
-            result = f.result()
-            if result is None:
-                self._run_callback(callback)
+            if pass_result:
+                self._run_callback(callback, f.result())
             else:
-                self._run_callback(callback, result)
+                self._run_callback(callback)
 
         future.add_done_callback(done)
         return future
 
     def _write_legacy(self, data: _Bytes, callback: Callable[[], object]) -> asyncio.Future[None]:
-        return self._with_callback(self.write(data), callback)
+        return self._with_callback(self.write(data), callback, pass_result=False)
 
     def _run_streaming_callback(self, callback: Callable[[bytes], object], data: bytes) -> None:
         self._run_callback(callback, data)

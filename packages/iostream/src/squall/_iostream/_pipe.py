@@ -12,7 +12,6 @@ import errno
 import fcntl
 import io
 import os
-from collections.abc import Coroutine
 from typing import Any
 
 from squall._iostream._base import BaseIOStream, _Bytes
@@ -45,20 +44,18 @@ class PipeIOStream(BaseIOStream):
         os.set_blocking(fd, False)
         self._writable = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY
         self._handed_over = False
-        coro: Coroutine[Any, Any, object]
-        if self._writable:
-            coro = self._loop.connect_write_pipe(self._protocol_factory, self._fio)
-        else:
-            coro = self._loop.connect_read_pipe(self._protocol_factory, self._fio)
-        self._establishing = self._loop.create_task(self._attach(coro))
+        self._establishing = self._loop.create_task(self._attach())
         self._establishing.add_done_callback(self._on_established)
 
     def _protocol_factory(self) -> asyncio.BaseProtocol:
         return self._protocol
 
-    async def _attach(self, coro: Coroutine[Any, Any, object]) -> None:
+    async def _attach(self) -> None:
         self._handed_over = True
-        await coro
+        if self._writable:
+            await self._loop.connect_write_pipe(self._protocol_factory, self._fio)
+        else:
+            await self._loop.connect_read_pipe(self._protocol_factory, self._fio)
 
     def _on_established(self, task: asyncio.Task[None]) -> None:
         if task.cancelled():

@@ -156,7 +156,7 @@ class IOStream(BaseIOStream):
         future = self._connect_future = self._loop.create_future()
         self._establish(address, server_side=False, server_hostname=server_hostname)
         if callback is not None:
-            self._with_callback(future, callback)
+            self._with_callback(future, callback, pass_result=False)
         return future
 
     def _establish(

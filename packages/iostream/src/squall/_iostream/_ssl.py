@@ -225,7 +225,7 @@ class SSLIOStream(IOStream):
             future.set_exception(closed_error(self.error))
             future.exception()
         if callback is not None:
-            self._with_callback(future, callback)
+            self._with_callback(future, callback, pass_result=False)
         return future
 
     def _on_transport_ready(self) -> None:
