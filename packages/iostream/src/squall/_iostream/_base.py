@@ -34,18 +34,19 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-import threading
 import warnings
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, ClassVar, TypeAlias, cast
 
+from squall._iostream import _legacy
 from squall._iostream._errors import (
     StreamBufferFullError,
     StreamClosedError,
     UnsatisfiableReadError,
     closed_error,
 )
+from squall._iostream._protocol import StreamProtocol, scratch_buffer
 from squall.ioloop import IOLoop
 from squall.log import app_log
 
@@ -85,46 +86,6 @@ _BYTES = 1  # read_bytes
 _INTO = 2  # read_into
 _UNTIL_CLOSE = 3  # read_until_close
 _STREAMING = 4  # read_bytes / read_until_close with a streaming_callback
-
-
-class _StreamProtocol(asyncio.BufferedProtocol):
-    """Forwards a transport's events straight to the stream's handlers.
-
-    The handlers are bound methods stored on the instance, so a transport's
-    ``protocol.buffer_updated(n)`` calls the stream without an extra hop.
-
-    Transports that support it (sockets, TLS) receive into a scratch buffer
-    shared by the streams of the thread (`get_buffer`), from which the
-    stream copies what it has to keep: no allocation per receive.  Pipe
-    transports call ``data_received`` instead.
-    """
-
-    def __init__(self, stream: BaseIOStream) -> None:
-        scratch = stream._scratch
-        self.get_buffer = lambda sizehint: scratch  # type: ignore[method-assign]
-        self.buffer_updated = stream._on_received  # type: ignore[method-assign]
-        self.connection_made = stream._on_connection_made  # type: ignore[method-assign]
-        self.data_received = stream._on_data
-        self.eof_received = stream._on_eof  # type: ignore[method-assign]
-        self.connection_lost = stream._on_connection_lost  # type: ignore[method-assign]
-        self.resume_writing = stream._on_resume_writing  # type: ignore[method-assign]
-
-
-class _Scratch(threading.local):
-    """Each thread's receive buffer (a transport fills it, the stream empties it at once)."""
-
-    def __init__(self) -> None:
-        self.view = memoryview(bytearray(_SCRATCH_SIZE))
-
-
-#: How much one receive may bring in (asyncio's socket transports read at
-#: most 256 KiB at a time too).
-_SCRATCH_SIZE = 256 * 1024
-_scratch = _Scratch()
-
-
-def _warn_deprecated(what: str, instead: str) -> None:
-    warnings.warn(f"{what} is deprecated; {instead}", DeprecationWarning, stacklevel=3)
 
 
 class BaseIOStream:
@@ -185,7 +146,11 @@ class BaseIOStream:
                 None,
             )
         if io_loop is not None:
-            _warn_deprecated("The io_loop argument", "the current IOLoop is used")
+            warnings.warn(
+                "The io_loop argument is deprecated; the current IOLoop is used",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         else:
             io_loop = IOLoop.current()
         self.io_loop = io_loop
@@ -196,8 +161,8 @@ class BaseIOStream:
         )
         self.max_write_buffer_size = max_write_buffer_size
         self.error = None
-        self._scratch = _scratch.view
-        self._protocol = _StreamProtocol(self)
+        self._scratch = scratch_buffer()
+        self._protocol = StreamProtocol(self)
         self._writable = True  # False for a read-only pipe
         # Under TLS: the TCP transport beneath self._transport, whose buffer
         # also holds data not yet passed to the kernel.
@@ -371,7 +336,9 @@ class BaseIOStream:
         :raises RuntimeError: if another read is pending.
         """
         if callback is not None:
-            return self._with_callback(self.read_until_regex(regex, None, max_bytes), callback)
+            return _legacy.with_callback(
+                self, self.read_until_regex(regex, None, max_bytes), callback
+            )
         self._check_no_pending_read()
         if not isinstance(regex, re.Pattern):
             regex = re.compile(regex)
@@ -405,7 +372,9 @@ class BaseIOStream:
         :raises RuntimeError: if another read is pending.
         """
         if callback is not None:
-            return self._with_callback(self.read_until(delimiter, None, max_bytes), callback)
+            return _legacy.with_callback(
+                self, self.read_until(delimiter, None, max_bytes), callback
+            )
         if self._read_future is not None:
             self._check_no_pending_read()
         start = self._pos
@@ -444,7 +413,7 @@ class BaseIOStream:
         :raises RuntimeError: if another read is pending.
         """
         if callback is not None or streaming_callback is not None:
-            return self._read_bytes_legacy(num_bytes, callback, streaming_callback, partial)
+            return _legacy.read_bytes(self, num_bytes, callback, streaming_callback, partial)
         if num_bytes < 0:
             raise ValueError("num_bytes must not be negative")
         if self._read_future is not None:
@@ -480,7 +449,7 @@ class BaseIOStream:
         :raises RuntimeError: if another read is pending.
         """
         if callback is not None:
-            return self._with_callback(self.read_into(buf, None, partial), callback)
+            return _legacy.with_callback(self, self.read_into(buf, None, partial), callback)
         self._check_no_pending_read()
         self._read_target = memoryview(buf).cast("B")
         self._read_filled = 0
@@ -507,7 +476,7 @@ class BaseIOStream:
         :raises RuntimeError: if another read is pending.
         """
         if callback is not None or streaming_callback is not None:
-            return self._read_until_close_legacy(callback, streaming_callback)
+            return _legacy.read_until_close(self, callback, streaming_callback)
         self._check_no_pending_read()
         if self._closed:
             return self._done(self._take(len(self._buffer)))
@@ -630,7 +599,7 @@ class BaseIOStream:
         assert callback is not None
         if count:
             data = self._take(start + count)
-            self._loop.call_soon(self._run_streaming_callback, callback, data)
+            self._loop.call_soon(self._run_callback, callback, data)
             if remaining is not None:
                 remaining = self._read_max = remaining - count
         if remaining == 0:
@@ -760,7 +729,7 @@ class BaseIOStream:
             ``max_write_buffer_size``.
         """
         if callback is not None:
-            return self._write_legacy(data, callback)
+            return _legacy.with_callback(self, self.write(data), callback, pass_result=False)
         transport = self._transport
         if transport is None or self._closed:
             return self._write_unattached(data)
@@ -929,83 +898,3 @@ class BaseIOStream:
         except Exception:
             app_log.error("Uncaught exception in %r, closing connection", callback, exc_info=True)
             self.close(exc_info=True)
-
-    # -- the deprecated callback interface ---------------------------------------
-
-    def _with_callback(
-        self,
-        future: asyncio.Future[Any],
-        callback: Callable[..., object],
-        pass_result: bool = True,
-    ) -> asyncio.Future[Any]:
-        """Run `callback` with `future`'s result (deprecated interface).
-
-        With `pass_result` false (writes, connects, handshakes) the callback
-        takes no arguments.  Failures are not passed on: callback users
-        learn of them through the close callback.  Returns the Future anyway.
-        """
-        _warn_deprecated("The callback argument", "use the returned Future instead")
-
-        def done(f: asyncio.Future[Any]) -> None:
-            if f.cancelled() or f.exception() is not None:
-                return
-            if pass_result:
-                self._run_callback(callback, f.result())
-            else:
-                self._run_callback(callback)
-
-        future.add_done_callback(done)
-        return future
-
-    def _write_legacy(self, data: _Bytes, callback: Callable[[], object]) -> asyncio.Future[None]:
-        return self._with_callback(self.write(data), callback, pass_result=False)
-
-    def _run_streaming_callback(self, callback: Callable[[bytes], object], data: bytes) -> None:
-        self._run_callback(callback, data)
-
-    def _start_streaming(
-        self, remaining: int | None, streaming_callback: Callable[[bytes], object]
-    ) -> asyncio.Future[bytes]:
-        _warn_deprecated(
-            "The streaming_callback argument", "use read_bytes(n, partial=True) in a loop"
-        )
-        self._check_no_pending_read()
-        self._read_max = remaining
-        self._streaming_callback = streaming_callback
-        future = self._start_read(_STREAMING, self._step_streaming)
-        self._step_streaming()
-        if future.done():
-            return future
-        if self._closed or self._eof:
-            self._read_at_end()
-            if not future.done():
-                self._close_and_fail_read(future)
-        return future
-
-    def _read_bytes_legacy(
-        self,
-        num_bytes: int,
-        callback: Callable[[bytes], object] | None,
-        streaming_callback: Callable[[bytes], object] | None,
-        partial: bool,
-    ) -> asyncio.Future[bytes]:
-        if streaming_callback is None:
-            future = self.read_bytes(num_bytes, partial=partial)
-        else:
-            future = self._start_streaming(num_bytes, streaming_callback)
-        if callback is not None:
-            future = self._with_callback(future, callback)
-        return future
-
-    def _read_until_close_legacy(
-        self,
-        callback: Callable[[bytes], object] | None,
-        streaming_callback: Callable[[bytes], object] | None,
-    ) -> asyncio.Future[bytes]:
-        if streaming_callback is None:
-            future = self.read_until_close()
-        else:
-            future = self._start_streaming(None, streaming_callback)
-        if callback is not None:
-            future = self._with_callback(future, callback)
-        return future

@@ -16,6 +16,7 @@ import types
 from collections.abc import Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any
 
+from squall._iostream import _legacy
 from squall._iostream._base import BaseIOStream
 from squall._iostream._errors import StreamClosedError, closed_error
 
@@ -156,7 +157,7 @@ class IOStream(BaseIOStream):
         future = self._connect_future = self._loop.create_future()
         self._establish(address, server_side=False, server_hostname=server_hostname)
         if callback is not None:
-            self._with_callback(future, callback, pass_result=False)
+            _legacy.with_callback(self, future, callback, pass_result=False)
         return future
 
     def _establish(

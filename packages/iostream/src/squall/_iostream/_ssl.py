@@ -21,6 +21,7 @@ import ssl
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
+from squall._iostream import _legacy
 from squall._iostream._errors import closed_error
 from squall._iostream._socket import IOStream, drive_with_hook
 from squall.netutil import ssl_options_to_context
@@ -225,7 +226,7 @@ class SSLIOStream(IOStream):
             future.set_exception(closed_error(self.error))
             future.exception()
         if callback is not None:
-            self._with_callback(future, callback, pass_result=False)
+            _legacy.with_callback(self, future, callback, pass_result=False)
         return future
 
     def _on_transport_ready(self) -> None:
