@@ -130,7 +130,7 @@ def expected(read: Read, rest: bytes) -> bytes | str:
 
 DELIMITERS = [b"\n", b"\r\n", b"ab", b"abc"]
 # Patterns whose leftmost match never depends on how the data is cut.
-PATTERNS = [rb"\r?\n\r?\n", rb"b+a", rb"ca?b"]
+PATTERNS = [rb"\r?\n\r?\n", rb"b+a", rb"ca?b", rb"(ab|x\r)\n"]
 
 reads = st.one_of(
     st.builds(
@@ -261,6 +261,19 @@ def test_long_line_in_tiny_chunks_is_linear(io_loop: IOLoop) -> None:
             stream._protocol.data_received(b"ab\r\n")
         stream._protocol.data_received(b"\r\n")
         assert len(await reading) == 400_002
+
+    io_loop.run_sync(main)
+
+
+def test_header_in_tiny_chunks_is_linear(io_loop: IOLoop) -> None:
+    async def main() -> None:
+        # The same for a bounded regex (an HTTP header block's end).
+        stream, _ = attached_stream()
+        reading = stream.read_until_regex(b"\r?\n\r?\n")
+        for _ in range(100_000):
+            stream._protocol.data_received(b"ab\r\n")
+        stream._protocol.data_received(b"\n")
+        assert len(await reading) == 400_001
 
     io_loop.run_sync(main)
 

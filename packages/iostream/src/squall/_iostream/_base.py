@@ -47,6 +47,7 @@ from squall._iostream._errors import (
     closed_error,
 )
 from squall._iostream._protocol import StreamProtocol, scratch_buffer
+from squall._iostream._regex import search_overlap
 from squall.ioloop import IOLoop
 from squall.log import app_log
 
@@ -182,6 +183,7 @@ class BaseIOStream:
         self._read_kind = _UNTIL
         self._read_delimiter = b""
         self._read_regex: re.Pattern[bytes] | None = None
+        self._regex_overlap: int | None = None
         self._read_max: int | None = None  # max_bytes, or the byte count of read_bytes
         self._read_partial = False
         self._search_pos = 0
@@ -347,6 +349,7 @@ class BaseIOStream:
             del self._buffer[: self._pos]
             self._pos = 0
         self._read_regex = regex
+        self._regex_overlap = search_overlap(regex)
         self._read_max = max_bytes
         self._search_pos = 0
         future = self._start_read(_UNTIL, self._step_regex)
@@ -553,8 +556,13 @@ class BaseIOStream:
             if max_bytes is None or end <= max_bytes:
                 self._complete(end)
                 return
-        elif max_bytes is None or len(buf) <= max_bytes:
-            return
+        else:
+            overlap = self._regex_overlap
+            if overlap is not None:
+                # Linear in the data however it is cut (see search_overlap).
+                self._search_pos = max(len(buf) - overlap, 0)
+            if max_bytes is None or len(buf) <= max_bytes:
+                return
         self._fail_read(
             UnsatisfiableReadError(f"regex {regex.pattern!r} not matched within {max_bytes} bytes")
         )
