@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from squall.ioloop import IOLoop
-from squall.iostream import IOStream, StreamClosedError
+from squall.iostream import BaseIOStream, IOStream, StreamClosedError
 
 
 def run(io_loop: IOLoop, main: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -285,3 +285,60 @@ def test_exceptions() -> None:
     assert issubclass(UnsatisfiableReadError, Exception)
     assert issubclass(StreamBufferFullError, Exception)
     assert StreamClosedError.__module__ == "squall.iostream"
+
+
+class _Tornado6Stream(BaseIOStream):
+    """A stream written the way Tornado documents subclassing BaseIOStream."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        sock.setblocking(False)
+        super().__init__()
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def close_fd(self) -> None:
+        self.sock.close()
+
+    def write_to_fd(self, data: memoryview) -> int:
+        return self.sock.send(data)
+
+    def read_from_fd(self, buf: bytearray | memoryview | None = None) -> int | None:
+        assert buf is not None
+        try:
+            return self.sock.recv_into(buf)
+        except BlockingIOError:
+            return None
+
+
+class _Tornado4Stream(_Tornado6Stream):
+    def read_from_fd(self) -> bytes | None:  # type: ignore[override]
+        try:
+            chunk = self.sock.recv(4096)
+        except BlockingIOError:
+            return None
+        if not chunk:
+            self.close()
+            return None
+        return chunk
+
+
+@pytest.mark.parametrize("stream_class", [_Tornado6Stream, _Tornado4Stream])
+def test_subclass_with_fd_methods(io_loop: IOLoop, stream_class: type[_Tornado6Stream]) -> None:
+    async def main() -> None:
+        a, b = socket.socketpair()
+        stream = stream_class(a)
+        peer = IOStream(b)
+        await asyncio.wait_for(stream.write(b"x" * 3_000_000), 10)  # more than a socket takes
+        assert len(await asyncio.wait_for(peer.read_bytes(3_000_000), 10)) == 3_000_000
+        await peer.write(b"hello\nworld")
+        assert await asyncio.wait_for(stream.read_until(b"\n"), 10) == b"hello\n"
+        peer.close()
+        assert await asyncio.wait_for(stream.read_until_close(), 10) == b"world"
+        assert stream.closed()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert a.fileno() == -1
+
+    run(io_loop, main)

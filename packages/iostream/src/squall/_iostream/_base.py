@@ -122,6 +122,9 @@ class BaseIOStream:
     _WRITE_HIGH_WATER: ClassVar[int] = 0
     #: Whether to keep the transport open for writing after the peer's EOF.
     _KEEP_OPEN_ON_EOF: ClassVar[bool] = True
+    #: Whether the subclass creates an event loop transport itself; if not,
+    #: its ``read_from_fd`` / ``write_to_fd`` get one (`FdTransport`).
+    _OWN_TRANSPORT: ClassVar[bool] = False
 
     io_loop: IOLoop
     error: BaseException | None
@@ -497,6 +500,8 @@ class BaseIOStream:
             self._streaming_callback = None
 
     def _start_read(self, kind: int, step: Callable[[], None] | None) -> asyncio.Future[Any]:
+        if self._transport is None and not self._OWN_TRANSPORT and not self._closed:
+            self._attach_fd()
         future = self._loop.create_future()
         self._read_future = future
         self._read_step = step
@@ -789,6 +794,9 @@ class BaseIOStream:
         """Write before the transport exists (while connecting)."""
         if self._closed:
             raise StreamClosedError(self.error)
+        if not self._OWN_TRANSPORT:
+            self._attach_fd()
+            return self.write(data)
         if data:
             if self.max_write_buffer_size is not None:
                 self._check_write_limit(self._unsent(), data)
@@ -869,7 +877,15 @@ class BaseIOStream:
         self._signal_closed()
 
     def close_fd_if_unattached(self) -> None:
-        """Close the file directly when no transport owns it yet (subclasses)."""
+        """Close the file directly when no transport owns it yet."""
+        if self._transport is None and not self._OWN_TRANSPORT:
+            self.close_fd()
+
+    def _attach_fd(self) -> None:
+        """Give a subclass that implements ``read_from_fd`` / ``write_to_fd`` its transport."""
+        from squall._iostream._fd import FdTransport
+
+        FdTransport(self._loop, self, self._protocol)
 
     def _signal_closed(self) -> None:
         """Settle the pending operations of a stream that has just closed."""

@@ -34,6 +34,8 @@ class PipeIOStream(BaseIOStream):
 
     __module__ = "squall.iostream"
 
+    _OWN_TRANSPORT = True
+
     # The end of a pipe is the end of the stream.
     _KEEP_OPEN_ON_EOF = False
 

@@ -54,6 +54,8 @@ class IOStream(BaseIOStream):
 
     __module__ = "squall.iostream"
 
+    _OWN_TRANSPORT = True
+
     def __init__(self, socket: _socket.socket, *args: Any, **kwargs: Any) -> None:
         self._sock = socket
         super().__init__(*args, **kwargs)
