@@ -389,7 +389,9 @@ class BaseIOStream:
             end = found + len(delimiter)
             if max_bytes is None or end - start <= max_bytes:
                 # The common case on a busy connection: already buffered.
-                return self._done(self._take(end))
+                done = self._loop.create_future()
+                done.set_result(self._take(end))
+                return done
         self._read_delimiter = delimiter
         self._read_max = max_bytes
         self._search_pos = start

@@ -27,6 +27,8 @@ __all__ = ["IOStream"]
 
 _Address = Any  # whatever socket.connect takes for the socket's family
 
+_TCP_FAMILIES = (_socket.AF_INET, _socket.AF_INET6)
+
 
 class IOStream(BaseIOStream):
     """A stream over a stream socket (TCP or unix).
@@ -34,6 +36,8 @@ class IOStream(BaseIOStream):
     The `socket` may be connected (for example the result of
     ``socket.accept``) or not, in which case `connect` connects it.  The
     stream owns the socket from now on: closing the stream closes it.
+    TCP sockets get ``TCP_NODELAY`` (see `set_nodelay`), as the event
+    loops' own TCP transports do.
 
     A very simple HTTP client::
 
@@ -118,10 +122,12 @@ class IOStream(BaseIOStream):
         """Set ``TCP_NODELAY`` (disable Nagle's algorithm) on a TCP socket.
 
         Data is then sent as soon as possible, even when that costs extra
-        packets.  Does nothing for other sockets or once the stream is closed.
+        packets.  squall's TCP streams start with it set (each `write` is
+        sent at once; combine small writes rather than turning it off).
+        Does nothing for other sockets or once the stream is closed.
         """
         sock = self._sock
-        if sock.family not in (_socket.AF_INET, _socket.AF_INET6) or self.closed():
+        if sock.family not in _TCP_FAMILIES or self.closed():
             return
         try:
             sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1 if value else 0)
@@ -177,6 +183,13 @@ class IOStream(BaseIOStream):
     ) -> None:
         if address is not None:
             await self._loop.sock_connect(self._sock, address)
+        if self._sock.family in _TCP_FAMILIES:
+            # Every write is sent at once (one send per write call): Nagle's
+            # algorithm would hold back the small ones behind unacknowledged
+            # data, for up to the peer's delayed-ACK time (40 ms on Linux).
+            # uvloop sets this on its TCP transports; asyncio only on sockets
+            # created with an explicit proto, so set it here for both.
+            self._sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
         self._handed_over = True
         await self._create_transport(server_side, server_hostname)
 
