@@ -342,3 +342,19 @@ def test_subclass_with_fd_methods(io_loop: IOLoop, stream_class: type[_Tornado6S
         assert a.fileno() == -1
 
     run(io_loop, main)
+
+
+def test_read_until_close_after_the_peer_finished(io_loop: IOLoop) -> None:
+    async def main() -> None:
+        a, b = socket.socketpair()
+        stream = IOStream(a)
+        b.sendall(b"all of it")
+        b.shutdown(socket.SHUT_WR)
+        while not stream._eof:
+            await asyncio.sleep(0.001)
+        assert not stream.closed()  # half-closed: still open for writing
+        assert await asyncio.wait_for(stream.read_until_close(), 10) == b"all of it"
+        assert stream.closed()  # as when the EOF arrives during the read
+        b.close()
+
+    run(io_loop, main)

@@ -521,6 +521,9 @@ class BaseIOStream:
                 self._close_and_fail_read(future)
                 future.exception()  # raised below instead
                 raise closed_error(self.error)
+            # read_until_close got the rest: the stream ends with it, as it
+            # does when the peer's EOF arrives during the read.
+            self.close()
             return future
         if self._buffered() >= self.max_buffer_size:
             self._buffer_full()
