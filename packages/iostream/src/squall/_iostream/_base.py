@@ -70,7 +70,7 @@ CLOSE_LINGER_SECONDS = 30.0
 # for small data than a memoryview).
 _COPY_BY_SLICE = 4096
 # The read buffer drops its consumed head once it is at least this large
-# (and four times the unread data).
+# (see _consumed).
 _COMPACT_AT = 64 * 1024
 
 _ExcInfo: TypeAlias = (
@@ -87,6 +87,14 @@ _BYTES = 1  # read_bytes
 _INTO = 2  # read_into
 _UNTIL_CLOSE = 3  # read_until_close
 _STREAMING = 4  # read_bytes / read_until_close with a streaming_callback
+
+
+def _abort(transport: asyncio.BaseTransport) -> None:
+    """Close `transport` at once, dropping unsent data."""
+    try:
+        cast(asyncio.Transport, transport).abort()
+    except NotImplementedError:  # uvloop's read pipes
+        transport.close()
 
 
 class BaseIOStream:
@@ -240,7 +248,7 @@ class BaseIOStream:
         self._transport = transport
         if self._closed:
             # Closed while the transport was being made.
-            transport.abort()
+            _abort(transport)
             return
         if self._writable:
             transport.set_write_buffer_limits(high=self._WRITE_HIGH_WATER, low=0)
@@ -670,10 +678,11 @@ class BaseIOStream:
         if end == len(buf):
             buf.clear()
             self._pos = 0
-        elif end >= _COMPACT_AT and len(buf) - end <= end >> 2:
-            # Drop the consumed head once the unread rest is small beside it:
-            # the memmove costs at most a quarter of a copy per byte read,
-            # and the head stays within a few times the unread data.
+        elif end >= _COMPACT_AT and (len(buf) - end <= end >> 1 or end >= self.max_buffer_size):
+            # Drop the consumed head once the unread rest is at most half
+            # its size (the memmove then costs at most half a copy per byte
+            # read), or once the head alone is as large as the limit on
+            # unread data: the buffer never holds more than twice that.
             del buf[:end]
             self._pos = 0
         else:
@@ -877,7 +886,7 @@ class BaseIOStream:
             if unsent:
                 # close() sends what is buffered first; a peer that does not
                 # read must not hold the connection open forever.
-                self._loop.call_later(CLOSE_LINGER_SECONDS, transport.abort)
+                self._loop.call_later(CLOSE_LINGER_SECONDS, _abort, transport)
         self.close_fd_if_unattached()
         self._signal_closed()
 
