@@ -168,7 +168,34 @@ def _resolve_addr(host: str, port: int, family: int) -> ResolveResult:
     return [(af, address) for af, _type, _proto, _name, address in infos]
 
 
-class DefaultLoopResolver(Resolver):
+class LookupResolver(Resolver):
+    """Base of the resolvers that look a name up in a coroutine.
+
+    `resolve` answers IP literals at once, without a lookup, and hands every
+    other name to `_lookup`, which subclasses implement.
+    """
+
+    def resolve(
+        self,
+        host: str,
+        port: int,
+        family: socket.AddressFamily = socket.AF_UNSPEC,
+        callback: Callable[[ResolveResult], object] | None = None,
+    ) -> asyncio.Future[ResolveResult]:
+        return returning_future(self._resolve(host, port, family), callback)
+
+    async def _resolve(self, host: str, port: int, family: int) -> ResolveResult:
+        numeric = numeric_result(host, port, family)
+        if numeric is not None:
+            return numeric
+        return await self._lookup(host, port, family)
+
+    async def _lookup(self, host: str, port: int, family: int) -> ResolveResult:
+        """Resolve *host* (never an IP literal); raise an OSError naming it."""
+        raise NotImplementedError
+
+
+class DefaultLoopResolver(LookupResolver):
     """The default `Resolver`: the asyncio event loop's ``getaddrinfo``.
 
     CPython's loop runs ``getaddrinfo`` on its default executor; uvloop
@@ -178,19 +205,7 @@ class DefaultLoopResolver(Resolver):
 
     __module__ = "squall.netutil"
 
-    def resolve(
-        self,
-        host: str,
-        port: int,
-        family: socket.AddressFamily = socket.AF_UNSPEC,
-        callback: Callable[[ResolveResult], object] | None = None,
-    ) -> asyncio.Future[ResolveResult]:
-        return returning_future(self._resolve(host, port, family), callback)
-
-    async def _resolve(self, host: str, port: int, family: int) -> ResolveResult:
-        numeric = numeric_result(host, port, family)
-        if numeric is not None:
-            return numeric
+    async def _lookup(self, host: str, port: int, family: int) -> ResolveResult:
         loop = asyncio.get_running_loop()
         try:
             infos = await loop.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM)
@@ -199,7 +214,7 @@ class DefaultLoopResolver(Resolver):
         return [(af, address) for af, _type, _proto, _name, address in infos]
 
 
-class DefaultExecutorResolver(Resolver):
+class DefaultExecutorResolver(LookupResolver):
     """A `Resolver` running ``socket.getaddrinfo`` on the IOLoop's default executor.
 
     See `squall.ioloop.IOLoop.run_in_executor` and `set_default_executor`.
@@ -207,19 +222,7 @@ class DefaultExecutorResolver(Resolver):
 
     __module__ = "squall.netutil"
 
-    def resolve(
-        self,
-        host: str,
-        port: int,
-        family: socket.AddressFamily = socket.AF_UNSPEC,
-        callback: Callable[[ResolveResult], object] | None = None,
-    ) -> asyncio.Future[ResolveResult]:
-        return returning_future(self._resolve(host, port, family), callback)
-
-    async def _resolve(self, host: str, port: int, family: int) -> ResolveResult:
-        numeric = numeric_result(host, port, family)
-        if numeric is not None:
-            return numeric
+    async def _lookup(self, host: str, port: int, family: int) -> ResolveResult:
         return await IOLoop.current().run_in_executor(None, _resolve_addr, host, port, family)
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 try:
@@ -31,13 +30,11 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from squall._netutil._resolver import (
+    LookupResolver,
     ResolveResult,
-    numeric_result,
     resolve_error,
-    returning_future,
 )
 from squall.ioloop import IOLoop
-from squall.netutil import Resolver
 
 __all__ = ["CaresResolver"]
 
@@ -64,7 +61,7 @@ _GAI_CODES = {
 }
 
 
-class CaresResolver(Resolver):
+class CaresResolver(LookupResolver):
     """Name resolver based on the c-ares library.
 
     A non-blocking resolver that does not use the loop's thread pool (c-ares
@@ -100,19 +97,7 @@ class CaresResolver(Resolver):
     def close(self) -> None:
         self.channel.close()
 
-    def resolve(
-        self,
-        host: str,
-        port: int,
-        family: socket.AddressFamily = socket.AF_UNSPEC,
-        callback: Callable[[ResolveResult], object] | None = None,
-    ) -> asyncio.Future[ResolveResult]:
-        return returning_future(self._resolve(host, port, family), callback)
-
-    async def _resolve(self, host: str, port: int, family: int) -> ResolveResult:
-        numeric = numeric_result(host, port, family)
-        if numeric is not None:
-            return numeric
+    async def _lookup(self, host: str, port: int, family: int) -> ResolveResult:
         if "\0" in host:
             # c-ares would silently resolve the name up to the NUL.
             raise socket.gaierror(

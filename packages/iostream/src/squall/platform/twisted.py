@@ -49,14 +49,12 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from squall._netutil._resolver import (
+    LookupResolver,
     ResolveResult,
-    numeric_result,
     resolve_error,
-    returning_future,
 )
 from squall.gen import convert_yielded
 from squall.ioloop import IOLoop
-from squall.netutil import Resolver
 from squall.platform.asyncio import BaseAsyncIOLoop
 
 __all__ = ["TornadoReactor", "TwistedIOLoop", "TwistedResolver", "install"]
@@ -246,7 +244,7 @@ _TWISTED_ERRORS: tuple[tuple[type[BaseException], int, str], ...] = (
 )
 
 
-class TwistedResolver(Resolver):
+class TwistedResolver(LookupResolver):
     """A non-blocking, non-threaded resolver over Twisted's DNS client (`twisted.names`).
 
     It reads ``/etc/hosts`` and ``/etc/resolv.conf`` itself (no
@@ -293,19 +291,7 @@ class TwistedResolver(Resolver):
         if parse_call is not None and parse_call.active():
             parse_call.cancel()
 
-    def resolve(
-        self,
-        host: str,
-        port: int,
-        family: socket.AddressFamily = socket.AF_UNSPEC,
-        callback: Callable[[ResolveResult], object] | None = None,
-    ) -> asyncio.Future[ResolveResult]:
-        return returning_future(self._resolve(host, port, family), callback)
-
-    async def _resolve(self, host: str, port: int, family: int) -> ResolveResult:
-        numeric = numeric_result(host, port, family)
-        if numeric is not None:
-            return numeric
+    async def _lookup(self, host: str, port: int, family: int) -> ResolveResult:
         if not host or "\0" in host:
             raise socket.gaierror(
                 socket.EAI_NONAME, f"cannot resolve {host!r} (port {port}): invalid host name"
