@@ -21,7 +21,7 @@ __all__ = ["UVLoop"]
 
 
 class UVLoop(AsyncIOLoop):
-    """An IOLoop owning a new `uvloop.Loop` (libuv-based, faster than asyncio's)."""
+    """An IOLoop owning a new `uvloop.Loop` (libuv-based event loop written in C)."""
 
     __module__ = "squall.platform.uvloop"
 
