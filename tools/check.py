@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 
-from layers import PACKAGES, ROOT, closure
+from layers import PACKAGES, ROOT, closure, has_tests
 
 TOOLS = ROOT / "tools"
 
@@ -35,9 +35,7 @@ def loop_test_dirs() -> list[str]:
     return [
         str(p.path / "tests")
         for p in PACKAGES
-        if p.dir != "squall"
-        and "ioloop" in {c.dir for c in closure(p.dir)}
-        and any(p.path.glob("tests/test_*.py"))
+        if p.dir != "squall" and "ioloop" in {c.dir for c in closure(p.dir)} and has_tests(p)
     ]
 
 

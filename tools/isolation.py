@@ -44,7 +44,7 @@ import tempfile
 import tomllib
 
 import build_dists
-from layers import BY_DIR, PACKAGES, ROOT, Package, closure, has_code
+from layers import BY_DIR, PACKAGES, ROOT, Package, closure, has_code, has_tests
 
 # Imports the checker runs inside each environment: every module of every
 # package in the closure must come from that environment's site-packages.
@@ -164,10 +164,6 @@ def _module_source(name: str) -> pathlib.Path | None:
     return None
 
 
-def _has_tests(package: Package) -> bool:
-    return any((package.path / "tests").glob("test_*.py"))
-
-
 def _test_requirements(package: Package) -> list[str]:
     data = tomllib.loads((package.path / "pyproject.toml").read_text(encoding="utf-8"))
     requirements: list[str] = data.get("dependency-groups", {}).get("test", [])
@@ -199,7 +195,7 @@ def check_wheel_install(package: Package, wheels: pathlib.Path, workdir: pathlib
         # tests there, so each is also checked next to squall/__init__.py.
         testable = needed if package.dir == "squall" else [package]
         for target in testable:
-            if _has_tests(target):
+            if has_tests(target):
                 env.run_tests(target)
         outcome.ok = True
     except Failure as exc:

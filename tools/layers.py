@@ -149,6 +149,11 @@ def has_code(package: Package) -> bool:
     return any((package.path / "src" / "squall").rglob("*.py"))
 
 
+def has_tests(package: Package) -> bool:
+    """True when the package has at least one test module."""
+    return any((package.path / "tests").glob("test_*.py"))
+
+
 def owner_of(module: str) -> Package | None:
     """Return the package that owns ``squall.<module>``, if any."""
     for package in PACKAGES:
