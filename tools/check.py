@@ -2,6 +2,7 @@
 
 Steps, in order (all run; the exit status is non-zero if any failed):
 
+0. the Debian packages the tests use as real peers (tools/sysdeps.py);
 1. refresh the editable installs of every package (a package that gained its
    first module since the environment was made needs its path registered);
 2. versions in sync (tools/version.py --check);
@@ -43,6 +44,7 @@ def steps(fast: bool) -> list[tuple[str, list[str], dict[str, str]]]:
     py = sys.executable
     pytest = [py, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     plan: list[tuple[str, list[str], dict[str, str]]] = [
+        ("system packages", [py, str(TOOLS / "sysdeps.py")], {}),
         ("editable installs", [py, str(TOOLS / "devenv.py")], {}),
         ("versions", [py, str(TOOLS / "version.py"), "--check"], {}),
         ("ruff lint", [py, "-m", "ruff", "check", "."], {}),

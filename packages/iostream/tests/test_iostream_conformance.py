@@ -607,3 +607,50 @@ def test_streams_are_base_streams(io_loop: IOLoop, stream_pair: Pairs) -> None:
         assert isinstance(pair.writer, BaseIOStream)
 
     run(io_loop, main)
+
+
+# -- feeding (the direct path of protocol layers) ------------------------------
+
+
+def test_feeding_hands_over_buffered_then_received_data(
+    io_loop: IOLoop, stream_pair: Pairs
+) -> None:
+    async def main() -> None:
+        pair = await stream_pair()
+        pair.writer.write(b"head\r\nrest")
+        assert await wait(pair.reader.read_until(b"\r\n")) == b"head\r\n"
+        await wait_until(lambda: pair.reader._buffered() == 4)
+        chunks: list[bytes] = []
+        pair.reader._start_feeding(chunks.append)
+        assert chunks == [b"rest"]  # the buffered bytes, synchronously
+        await pair.writer.write(b"more")
+        await wait_until(lambda: b"".join(chunks) == b"restmore")
+        # Paused: nothing is delivered until resumed.
+        pair.reader._pause_feeding()
+        await pair.writer.write(b"later")
+        await asyncio.sleep(0.05)
+        assert b"".join(chunks) == b"restmore"
+        pair.reader._resume_feeding()
+        await wait_until(lambda: b"".join(chunks) == b"restmorelater")
+        # Back to the read methods.
+        pair.reader._stop_feeding()
+        await pair.writer.write(b"x\n")
+        assert await wait(pair.reader.read_until(b"\n")) == b"x\n"
+        # EOF is reported as b"".
+        pair.reader._start_feeding(chunks.append)
+        pair.writer.close()
+        await wait_until(lambda: chunks[-1] == b"")
+
+    run(io_loop, main)
+
+
+def test_feeding_refused_while_a_read_is_pending(io_loop: IOLoop, stream_pair: Pairs) -> None:
+    async def main() -> None:
+        pair = await stream_pair()
+        reading = pair.reader.read_bytes(1)
+        with pytest.raises(RuntimeError, match="read is pending"):
+            pair.reader._start_feeding(lambda data: None)
+        await pair.writer.write(b"1")
+        assert await wait(reading) == b"1"
+
+    run(io_loop, main)

@@ -207,6 +207,8 @@ class BaseIOStream:
         self._pending_writes: list[_Bytes] = []  # written before the transport exists
         self._close_callback: Callable[[], object] | None = None
         self._close_callback_scheduled = False
+        # Set by _start_feeding: receives each chunk instead of the buffer.
+        self._sink: Callable[[bytes], object] | None = None
 
     # -- methods for subclasses ------------------------------------------------
 
@@ -261,8 +263,12 @@ class BaseIOStream:
             self._on_resume_writing()
 
     def _on_received(self, nbytes: int) -> None:
-        buf = self._buffer
         scratch = self._scratch
+        sink = self._sink
+        if sink is not None:
+            sink(scratch[:nbytes].tobytes())
+            return
+        buf = self._buffer
         if not buf and self._read_kind == _BYTES:
             # A read_bytes waits on an empty buffer: answer it straight from
             # the scratch buffer (one copy less), keep only the rest.
@@ -288,6 +294,10 @@ class BaseIOStream:
             self._buffer_full()
 
     def _on_data(self, data: bytes) -> None:
+        sink = self._sink
+        if sink is not None:
+            sink(data)
+            return
         buf = self._buffer
         buf += data
         step = self._read_step
@@ -302,6 +312,10 @@ class BaseIOStream:
 
     def _on_eof(self) -> bool:
         self._eof = True
+        sink = self._sink
+        if sink is not None:
+            sink(b"")
+            return self._KEEP_OPEN_ON_EOF and not self._closed
         future = self._read_future
         if future is not None and not future.done():
             # No more data will come to complete it.
@@ -328,6 +342,47 @@ class BaseIOStream:
         for future in waiters:
             if not future.done():
                 future.set_result(None)
+
+    # -- feeding: the protocol layers' direct path ------------------------------
+
+    def _start_feeding(self, sink: Callable[[bytes], object]) -> None:
+        """Hand every received chunk to `sink` as it arrives, instead of buffering it.
+
+        For protocol implementations above the stream (HTTP/1, WebSocket)
+        that parse the bytes themselves: no read Futures, no copy into the
+        read buffer.  Data already buffered is passed first, synchronously.
+        ``sink(b"")`` reports the peer's EOF (the stream stays open for
+        writing where the transport allows it).  Closing is reported as
+        usual (``set_close_callback``).  No read may be pending.
+        """
+        if self._read_future is not None and not self._read_future.done():
+            raise RuntimeError("Cannot feed a stream while a read is pending")
+        self._sink = sink
+        if self._buffered():
+            data = self._take(len(self._buffer))
+            sink(data)
+        if self._eof and self._sink is sink and not self._closed:
+            sink(b"")
+
+    def _stop_feeding(self) -> None:
+        """Return to buffering received data for the read methods."""
+        self._sink = None
+
+    def _pause_feeding(self) -> None:
+        """Stop receiving (flow control) until `_resume_feeding`."""
+        if not self._reading_paused and not self._closed:
+            self._reading_paused = True
+            transport = self._transport
+            if transport is not None:
+                transport.pause_reading()
+
+    def _resume_feeding(self) -> None:
+        """Receive again after `_pause_feeding`."""
+        if self._reading_paused:
+            self._reading_paused = False
+            transport = self._transport
+            if transport is not None and not self._closed:
+                transport.resume_reading()
 
     # -- reading ---------------------------------------------------------------
 

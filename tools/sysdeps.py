@@ -1,0 +1,52 @@
+"""The Debian packages squall's tests use as real peers, installed when missing.
+
+Tests start real programs (curl as an HTTP client now; nginx and a forward
+proxy later) rather than mocking them (shared/DESIGN.md §6).  The check runs
+this first; ``python tools/sysdeps.py`` does it alone.  On a machine where
+apt-get is unavailable or we are not root it only reports what is missing,
+and the tests that need a missing program fail saying so.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+#: Command the tests run -> the Debian package that provides it.
+COMMANDS: dict[str, str] = {
+    "curl": "curl",
+}
+
+
+def missing() -> dict[str, str]:
+    """The commands not on PATH, with their packages."""
+    return {cmd: pkg for cmd, pkg in COMMANDS.items() if shutil.which(cmd) is None}
+
+
+def ensure() -> int:
+    """Install the packages of the missing commands; return an exit status."""
+    absent = missing()
+    if not absent:
+        print("system packages: all present")
+        return 0
+    packages = sorted(set(absent.values()))
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        print(f"system packages missing (install them): {' '.join(packages)}")
+        return 1
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+    done = subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], env=env
+    )
+    still = missing()
+    if done.returncode or still:
+        print(f"system packages: could not install {' '.join(sorted(set(still.values())))}")
+        return 1
+    print(f"system packages: installed {' '.join(packages)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(ensure())
