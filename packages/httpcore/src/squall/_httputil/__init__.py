@@ -1,0 +1,1 @@
+"""The implementation of `squall.httputil` (see that module for the API)."""
