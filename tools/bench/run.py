@@ -26,6 +26,7 @@ import os
 import platform
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,7 +45,7 @@ STAMP = VENV / "squall-bench-stamp.json"
 
 #: squall's packages (directories under packages/) the benchmarks import, in
 #: dependency order.  Add one here when a benchmark starts to use it.
-SQUALL_PACKAGES = ("core", "template", "ioloop", "iostream")
+SQUALL_PACKAGES = ("core", "template", "ioloop", "iostream", "httpcore")
 
 #: The implementation every ratio is relative to.
 REFERENCE = "squall"
@@ -149,6 +150,149 @@ class BenchRun:
     def skipped(self) -> bool:
         """Whether an implementation of any case could not be imported."""
         return any(case.skipped for case in self.cases)
+
+    @property
+    def complete(self) -> bool:
+        """Every implementation of every case was measured."""
+        return not self.skipped
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """One server under load (benchmarks of schema 3, e.g. httpserver)."""
+
+    impl: str
+    label: str
+    version: str
+    requests_per_s: float | None
+    cpu_per_request_s: float | None
+    server_cpu_use: float | None
+    """Fraction of one CPU the server used (1.0: saturated)."""
+    client_cpu_use: float | None
+    """The same for the load generator: near 1.0, it may be the bottleneck."""
+    failure: str | None = None
+    skipped: str | None = None
+
+    @property
+    def measured(self) -> bool:
+        return self.requests_per_s is not None and self.cpu_per_request_s is not None
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> LoadResult:
+        def number(key: str) -> float | None:
+            return float(doc[key]) if key in doc else None
+
+        return cls(
+            impl=str(doc["impl"]),
+            label=str(doc["label"]),
+            version=str(doc["version"]),
+            requests_per_s=number("requests_per_s"),
+            cpu_per_request_s=number("cpu_per_request_s"),
+            server_cpu_use=number("server_cpu_use"),
+            client_cpu_use=number("client_cpu_use"),
+            failure=str(doc["failure"]) if "failure" in doc else None,
+            skipped=str(doc["skipped"]) if "skipped" in doc else None,
+        )
+
+
+@dataclass(frozen=True)
+class LoadCase:
+    name: str
+    description: str
+    results: tuple[LoadResult, ...]
+
+    def result(self, impl: str) -> LoadResult | None:
+        return next((r for r in self.results if r.impl == impl), None)
+
+    def ratios(self, result: LoadResult, peer: str) -> tuple[float, float] | None:
+        """``(requests/s ratio, CPU time ratio)`` of *result* against *peer*.
+
+        Both above 1 when *result* is faster: its requests/s over the peer's,
+        and the peer's CPU time per request over its own.  None unless both
+        were measured.
+        """
+        other = self.result(peer)
+        if other is None:
+            return None
+        rate, cpu = result.requests_per_s, result.cpu_per_request_s
+        peer_rate, peer_cpu = other.requests_per_s, other.cpu_per_request_s
+        if rate is None or cpu is None or peer_rate is None or peer_cpu is None:
+            return None
+        return rate / peer_rate, peer_cpu / cpu
+
+
+@dataclass(frozen=True)
+class LoadTarget:
+    case: str
+    impl: str
+    peer: str
+    min_ratio: float
+    """Of ``peer``'s CPU time per request over ``impl``'s, in case ``case``."""
+    text: str
+
+
+@dataclass(frozen=True)
+class LoadRun:
+    """What a load benchmark measured (schema 3): servers under a load generator."""
+
+    name: str
+    description: str
+    python: str
+    unit: str
+    method: str
+    implementations: tuple[tuple[str, str], ...]
+    """``(label, description)`` of each implementation."""
+    baselines: tuple[str, ...]
+    """Implementations every result is compared with, a column each."""
+    cases: tuple[LoadCase, ...]
+    targets: tuple[LoadTarget, ...]
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> LoadRun:
+        return cls(
+            name=str(doc["benchmark"]),
+            description=str(doc["description"]),
+            python=str(doc["python"]),
+            unit=str(doc.get("unit", "request")),
+            method=str(doc["method"]),
+            implementations=tuple(
+                (str(i["label"]), str(i["description"])) for i in doc.get("implementations", ())
+            ),
+            baselines=tuple(str(b) for b in doc.get("baselines", ())),
+            cases=tuple(
+                LoadCase(
+                    name=str(case["name"]),
+                    description=str(case.get("description", "")),
+                    results=tuple(LoadResult.from_json(r) for r in case["results"]),
+                )
+                for case in doc["cases"]
+            ),
+            targets=tuple(
+                LoadTarget(
+                    case=str(t["case"]),
+                    impl=str(t["impl"]),
+                    peer=str(t["peer"]),
+                    min_ratio=float(t["min_ratio"]),
+                    text=str(t["text"]),
+                )
+                for t in doc.get("targets", ())
+            ),
+        )
+
+    @property
+    def complete(self) -> bool:
+        """Every server of every case was measured (none failed or skipped)."""
+        return all(r.measured for case in self.cases for r in case.results)
+
+    def case(self, name: str) -> LoadCase | None:
+        return next((c for c in self.cases if c.name == name), None)
+
+
+def read_run(doc: Mapping[str, Any]) -> BenchRun | LoadRun:
+    """Either kind of benchmark module's document."""
+    if doc.get("kind") == "load":
+        return LoadRun.from_json(doc)
+    return BenchRun.from_json(doc)
 
 
 # --------------------------------------------------------------------------
@@ -349,11 +493,153 @@ def cases_section(run: BenchRun, ctx: RunContext) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_section(run: BenchRun, ctx: RunContext) -> str:
+def run_section(run: BenchRun | LoadRun, ctx: RunContext) -> str:
     """The REPORT.md section of one benchmark module."""
+    if isinstance(run, LoadRun):
+        return load_section(run, ctx)
     if run.multi:
         return cases_section(run, ctx)
     return report_section(run.cases[0], ctx)
+
+
+def format_percent(fraction: float | None) -> str:
+    return "-" if fraction is None else f"{fraction:.0%}"
+
+
+def _load_label(run: LoadRun, impl: str) -> str:
+    for case in run.cases:
+        result = case.result(impl)
+        if result is not None:
+            return result.label
+    return impl
+
+
+def render_load_table(run: LoadRun) -> str:
+    """A row per case and server: requests/s, CPU time/request, ratios."""
+    header = [
+        "event loop",
+        "implementation",
+        "version",
+        "requests/s",
+        f"CPU time/{run.unit}",
+        "server CPU",
+        "wrk CPU",
+        *(f"vs {_load_label(run, b)} ({how})" for b in run.baselines for how in ("CPU", "req/s")),
+    ]
+    rows: list[list[str]] = []
+    for case in run.cases:
+        for result in case.results:
+            row = [case.name, result.label, result.version]
+            rate, cpu = result.requests_per_s, result.cpu_per_request_s
+            if rate is not None and cpu is not None:
+                row += [
+                    format_rate(rate),
+                    format_duration(cpu),
+                    format_percent(result.server_cpu_use),
+                    format_percent(result.client_cpu_use),
+                ]
+                for baseline in run.baselines:
+                    ratios = None if baseline == result.impl else case.ratios(result, baseline)
+                    if ratios is None:
+                        row += ["-", "-"]
+                    else:
+                        row += [format_ratio(ratios[1]), format_ratio(ratios[0])]
+            else:
+                if result.skipped is not None:
+                    reason = f"skipped: {result.skipped}"
+                else:
+                    reason = f"FAILED: {result.failure}"
+                # One line: a table cell cannot hold a newline.
+                row += [" ".join(reason.split())[:300], "-", "-", "-"]
+                row += ["-"] * (2 * len(run.baselines))
+            rows.append(row)
+    return _markdown_table(header, rows)
+
+
+def load_target_lines(run: LoadRun) -> list[str]:
+    """One line per target: met, missed (and by how much) or not measured."""
+    lines = []
+    for target in run.targets:
+        case = run.case(target.case)
+        result = None if case is None else case.result(target.impl)
+        peer = _load_label(run, target.peer)
+        label = _load_label(run, target.impl)
+        head = (
+            f"Target: {label} on {target.case} >= {target.min_ratio:.2f}x {peer} ({target.text})"
+        )
+        ratios = None if case is None or result is None else case.ratios(result, target.peer)
+        if ratios is None:
+            verdict = "not measured (a server failed or was skipped)"
+        else:
+            by_rate, by_cpu = ratios
+            if by_cpu >= target.min_ratio:
+                verdict = f"met ({by_cpu:.2f}x by CPU time per {run.unit}"
+            else:
+                short = 1 - by_cpu / target.min_ratio
+                verdict = f"MISSED ({by_cpu:.2f}x by CPU time per {run.unit}, {short:.0%} short"
+            verdict += f"; {by_rate:.2f}x by requests/s)"
+        lines.append(f"{head}: {verdict}")
+    return lines
+
+
+#: Below this share of one CPU a server was not saturated during its rounds.
+SATURATED = 0.9
+
+
+def load_warnings(run: LoadRun) -> list[str]:
+    """Servers whose requests/s do not show their speed: not saturated."""
+    lines = []
+    for case in run.cases:
+        for result in case.results:
+            use = result.server_cpu_use
+            if use is not None and use < SATURATED:
+                limit = (
+                    "wrk was the limit"
+                    if result.client_cpu_use is not None and result.client_cpu_use >= SATURATED
+                    else "other processes took the CPUs"
+                )
+                lines.append(
+                    f"Note: {result.label} on {case.name} used {use:.0%} of its CPU ({limit}):"
+                    " its requests/s understate it; compare CPU time per request."
+                )
+    return lines
+
+
+LOAD_RATIOS_NOTE = (
+    "vs X (CPU): X's CPU time per request over this server's; vs X (req/s): this server's"
+    " requests/s over X's; from the same run, above 1.00x this server is faster. Targets"
+    " are judged by CPU time per request, which neither a busy machine nor a saturated"
+    " load generator distorts; requests/s equal its inverse when the server saturates its"
+    " CPU (server CPU near 100%)."
+)
+
+
+def load_section(run: LoadRun, ctx: RunContext) -> str:
+    """The REPORT.md section of a load benchmark."""
+    lines = [
+        f"## {run.name}",
+        "",
+        _sentence(run.description),
+        "",
+        f"- Command: `{ctx.command}`",
+        f"- Date: {ctx.date}",
+        f"- Machine: {ctx.machine}",
+        f"- Python: {run.python}, in tools/bench/.venv",
+        f"- squall: {ctx.squall_source}",
+        f"- Packages: {ctx.packages}",
+        f"- Method: {run.method}",
+        "- Servers:",
+        *(f"  - {label}: {description}" for label, description in run.implementations),
+        "",
+        render_load_table(run),
+        "",
+        LOAD_RATIOS_NOTE,
+        *(["", *load_warnings(run)] if load_warnings(run) else []),
+    ]
+    targets = load_target_lines(run)
+    if targets:
+        lines += ["", *targets]
+    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------
@@ -461,6 +747,52 @@ def installed_packages(env: Environment) -> str:
     return ", ".join(f"{i['name']} {i['version']}" for i in items if i["name"] != "pip")
 
 
+#: Programs a benchmark runs, by benchmark: command -> Debian package.
+SYSTEM_TOOLS: Mapping[str, Mapping[str, str]] = {
+    "httpserver": {"wrk": "wrk"},
+}
+
+
+def missing_tools(names: Sequence[str]) -> dict[str, str]:
+    """The commands benchmarks *names* need that are not on PATH, with their packages."""
+    return {
+        command: package
+        for name in names
+        for command, package in SYSTEM_TOOLS.get(name, {}).items()
+        if shutil.which(command) is None
+    }
+
+
+def ensure_system_tools(names: Sequence[str], *, install: bool) -> bool:
+    """Install (apt-get, as root) the Debian packages benchmarks *names* need.
+
+    Returns whether they are all there; a benchmark whose tool is missing fails
+    saying so.
+    """
+    absent = missing_tools(names)
+    if not absent:
+        return True
+    packages = sorted(set(absent.values()))
+    can_install = shutil.which("apt-get") is not None and os.geteuid() == 0
+    if install and can_install:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        command = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages]
+        print("$", shlex.join(command), file=sys.stderr, flush=True)
+        if subprocess.run(command, check=False, env=env).returncode != 0:
+            # The package lists may be missing or stale.
+            subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+            subprocess.run(command, check=False, env=env)
+        absent = missing_tools(names)
+        if not absent:
+            return True
+    print(
+        f"warning: missing {', '.join(sorted(absent))}: install the Debian package(s)"
+        f" {' '.join(sorted(set(absent.values())))}",
+        file=sys.stderr,
+    )
+    return False
+
+
 # --------------------------------------------------------------------------
 # Machine and source information
 # --------------------------------------------------------------------------
@@ -516,7 +848,7 @@ def available_benchmarks() -> list[str]:
     return sorted(p.stem.removeprefix("bench_") for p in BENCHMARKS_DIR.glob("bench_*.py"))
 
 
-def run_benchmark(name: str, env: Environment, *, quick: bool) -> BenchRun | None:
+def run_benchmark(name: str, env: Environment, *, quick: bool) -> BenchRun | LoadRun | None:
     """Run one benchmark in the venv; None (after saying why) if it failed."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
@@ -537,7 +869,7 @@ def run_benchmark(name: str, env: Environment, *, quick: bool) -> BenchRun | Non
         if completed.returncode != 0:
             print(f"{name}: FAILED (exit status {completed.returncode})", file=sys.stderr)
             return None
-        return BenchRun.from_json(json.loads(out.read_text(encoding="utf-8")))
+        return read_run(json.loads(out.read_text(encoding="utf-8")))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -566,26 +898,39 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     machine = machine_description()
     env = prepare_environment(install=not args.no_install, fresh=args.fresh)
-    ok = True
-    runs: list[BenchRun] = []
+    ok = ensure_system_tools(names, install=not args.no_install)
+    runs: list[BenchRun | LoadRun] = []
     for name in names:
         bench_run = run_benchmark(name, env, quick=args.quick)
-        if bench_run is None or bench_run.skipped:
+        if bench_run is None or not bench_run.complete:
             ok = False
         if bench_run is not None:
             runs.append(bench_run)
     if not runs:
         return 1
-    results = [case for bench_run in runs for case in bench_run.cases]
+    results = [
+        case for bench_run in runs if isinstance(bench_run, BenchRun) for case in bench_run.cases
+    ]
 
-    print()
-    print(render_table(results))
-    print()
-    print("CPU time per operation (time.process_time), median of the repetitions.")
-    print("squall speed-up = peer time / squall time: above 1.00x squall is faster.")
-    for result in results:
-        for line in target_lines(result):
-            print(f"{result.name}: {line}")
+    if results:
+        print()
+        print(render_table(results))
+        print()
+        print("CPU time per operation (time.process_time), median of the repetitions.")
+        print("squall speed-up = peer time / squall time: above 1.00x squall is faster.")
+        for result in results:
+            for line in target_lines(result):
+                print(f"{result.name}: {line}")
+    for load_run in runs:
+        if isinstance(load_run, LoadRun):
+            print()
+            print(f"{load_run.name}: {load_run.method}")
+            print()
+            print(render_load_table(load_run))
+            print()
+            print(LOAD_RATIOS_NOTE)
+            for line in [*load_warnings(load_run), *load_target_lines(load_run)]:
+                print(f"{load_run.name}: {line}")
 
     if not args.quick and not args.no_report:
         ctx = RunContext(

@@ -6,7 +6,11 @@ Run inside the benchmark environment by ``tools/bench/run.py``::
 
 A benchmark module defines ``BENCHMARK``, one :class:`Benchmark`, or
 ``BENCHMARKS``, several cases measured one after the other and reported
-together (then ``DESCRIPTION`` describes the whole).
+together (then ``DESCRIPTION`` describes the whole), or ``run_load``, a
+function ``(settings, log) -> document`` for a benchmark that measures
+processes under load rather than timing calls in this process (such as
+bench_httpserver.py with wrk): it returns its own JSON document, of schema
+:data:`SCHEMA_LOAD`, and the method below does not apply to it.
 
 Method, the same for every implementation of a benchmark:
 
@@ -46,7 +50,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 __all__ = [
     "Benchmark",
@@ -62,6 +66,9 @@ __all__ = [
 #: 1: one benchmark; 2: a module of several cases, ``{"cases": [...]}``.
 SCHEMA = 1
 SCHEMA_CASES = 2
+#: 3: a load benchmark (``run_load``): cases of servers measured under load,
+#: with requests/s and CPU time per request (see bench_httpserver.py).
+SCHEMA_LOAD = 3
 
 Operation = Callable[[], object]
 
@@ -114,11 +121,13 @@ class Settings:
     repeats: int
     min_time: float
     """Minimum CPU seconds of one repetition."""
+    quick: bool = False
+    """A smoke run (``--quick``): load benchmarks choose their own short run."""
 
     @classmethod
     def for_mode(cls, quick: bool) -> Settings:
         if quick:
-            return cls(repeats=3, min_time=0.02)
+            return cls(repeats=3, min_time=0.02, quick=True)
         return cls(repeats=15, min_time=0.2)
 
 
@@ -237,8 +246,11 @@ def run_module(
 
     A single ``BENCHMARK`` gives its document as :func:`run` makes it;
     ``BENCHMARKS`` give ``{"schema": 2, "benchmark": name, "description":
-    ..., "cases": [document, ...]}``.
+    ..., "cases": [document, ...]}``; ``run_load`` gives what it returns.
     """
+    if hasattr(module, "run_load"):
+        load = cast(Callable[[Settings, Callable[[str], None]], dict[str, Any]], module.run_load)
+        return load(settings, log)
     description, cases = load_benchmarks(module)
     if description is None:
         log(f"{cases[0].name}: {cases[0].description}")
