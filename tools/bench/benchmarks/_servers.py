@@ -14,9 +14,11 @@ plain callback, the same code for both: they share the API), or ``raw`` (an
 loop policy; the raw server creates its loop itself.
 
 The server listens on 127.0.0.1 on a free port, then prints one JSON line on
-stdout, ``{"port": ..., "loop": ..., "httptools_loaded": ...}`` (``loop`` is
-the module of the running asyncio loop's class, so the caller checks it got
-the loop it asked for), and serves until it is terminated.  If the library
+stdout, ``{"port": ..., "loop": ..., "httptools_loaded": ..., "parser": ...}``
+(``loop`` is the module of the running asyncio loop's class, so the caller
+checks it got the loop it asked for; ``parser`` is squall's choice of HTTP/1
+parser, ``"python"`` or ``"httptools"``, or null), and serves until it is
+terminated.  If the library
 cannot be imported it prints ``{"skip": reason}`` and exits with status 0.
 
 Every server answers every request with the same response::
@@ -50,6 +52,8 @@ def _ready(port: int, loop: asyncio.AbstractEventLoop) -> None:
         "pid": os.getpid(),
         "loop": type(loop).__module__,
         "httptools_loaded": "httptools" in sys.modules,
+        # squall's HTTP/1 parser, as chosen at import ("python" or "httptools").
+        "parser": getattr(sys.modules.get("squall._http1"), "IMPLEMENTATION", None),
     }
     print(json.dumps(info), flush=True)
 

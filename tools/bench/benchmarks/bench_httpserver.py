@@ -115,6 +115,8 @@ class ServerSpec:
     """Environment changes (None removes the variable)."""
     httptools: bool | None = None
     """Whether httptools must be loaded once the server listens (None: either)."""
+    parser: str | None = None
+    """squall's HTTP/1 parser the server must report using (None: any)."""
     description: str = ""
 
 
@@ -126,6 +128,7 @@ IMPLEMENTATIONS = (
         server="squall",
         env={"SQUALL_NO_EXTENSIONS": "1"},
         httptools=False,
+        parser="python",
         description="squall.httpserver.HTTPServer with the callback, SQUALL_NO_EXTENSIONS=1",
     ),
     ServerSpec(
@@ -135,6 +138,7 @@ IMPLEMENTATIONS = (
         server="squall",
         env={"SQUALL_NO_EXTENSIONS": None},
         httptools=True,
+        parser="httptools",
         description="the same with httptools installed (squall-httpcore[speedups])",
     ),
     ServerSpec(
@@ -471,6 +475,9 @@ class ServerProcess:
         loop_module = str(info["loop"])
         if loop_module.startswith("uvloop") != (self.loop_name == "uvloop"):
             raise ServerError(f"the server runs on {loop_module}, not {self.loop_name}")
+        parser = info.get("parser")
+        if self.spec.parser is not None and parser != self.spec.parser:
+            raise ServerError(f"squall's parser is {parser!r}, not {self.spec.parser!r}")
         httptools = bool(info["httptools_loaded"])
         if self.spec.httptools is not None and httptools != self.spec.httptools:
             raise ServerError(
