@@ -71,10 +71,14 @@ def attached_stream(**kwargs: Any) -> tuple[BaseIOStream, FakeTransport]:
 
 def deliver(stream: BaseIOStream, chunk: bytes, via_scratch: bool) -> None:
     """Hand `chunk` to the stream as a transport would."""
-    if via_scratch:  # socket transports: get_buffer / buffer_updated
-        buf = stream._protocol.get_buffer(-1)
-        buf[: len(chunk)] = chunk
-        stream._protocol.buffer_updated(len(chunk))
+    if via_scratch:  # socket transports: get_buffer / buffer_updated, as often as it takes
+        view = memoryview(chunk)
+        while view:
+            buf = stream._protocol.get_buffer(len(view))
+            count = min(len(buf), len(view))
+            buf[:count] = view[:count]
+            stream._protocol.buffer_updated(count)
+            view = view[count:]
     else:  # pipe transports: data_received
         stream._protocol.data_received(chunk)
 

@@ -12,8 +12,10 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from squall._iostream._core import STREAMING, StreamCore
+
 if TYPE_CHECKING:
-    from squall._iostream._base import BaseIOStream
+    from squall._iostream._reading import Reading
 
 __all__ = ["read_bytes", "read_until_close", "with_callback"]
 
@@ -31,7 +33,7 @@ def _warn(what: str, instead: str) -> None:
 
 
 def with_callback(
-    stream: BaseIOStream,
+    stream: StreamCore,
     future: asyncio.Future[Any],
     callback: Callable[..., object],
     pass_result: bool = True,
@@ -58,16 +60,14 @@ def with_callback(
 
 
 def _start_streaming(
-    stream: BaseIOStream, remaining: int | None, streaming_callback: Callable[[bytes], object]
+    stream: Reading, remaining: int | None, streaming_callback: Callable[[bytes], object]
 ) -> asyncio.Future[bytes]:
     """Pass data to `streaming_callback` as it arrives, `remaining` bytes of it (None: all)."""
-    from squall._iostream._base import _STREAMING
-
     _warn("The streaming_callback argument", "use read_bytes(n, partial=True) in a loop")
     stream._check_no_pending_read()
     stream._read_max = remaining
     stream._streaming_callback = streaming_callback
-    future: asyncio.Future[bytes] = stream._start_read(_STREAMING, stream._step_streaming)
+    future: asyncio.Future[bytes] = stream._start_read(STREAMING, stream._step_streaming)
     stream._step_streaming()
     if future.done():
         return future
@@ -79,7 +79,7 @@ def _start_streaming(
 
 
 def read_bytes(
-    stream: BaseIOStream,
+    stream: Reading,
     num_bytes: int,
     callback: Callable[[bytes], object] | None,
     streaming_callback: Callable[[bytes], object] | None,
@@ -96,7 +96,7 @@ def read_bytes(
 
 
 def read_until_close(
-    stream: BaseIOStream,
+    stream: Reading,
     callback: Callable[[bytes], object] | None,
     streaming_callback: Callable[[bytes], object] | None,
 ) -> asyncio.Future[bytes]:

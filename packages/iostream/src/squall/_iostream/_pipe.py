@@ -14,7 +14,8 @@ import io
 import os
 from typing import Any
 
-from squall._iostream._base import BaseIOStream, _Bytes
+from squall._iostream._base import BaseIOStream
+from squall._iostream._core import WriteData
 
 __all__ = ["PipeIOStream"]
 
@@ -106,7 +107,7 @@ class PipeIOStream(BaseIOStream):
         except BlockingIOError:
             return None
 
-    def write(self, data: _Bytes, callback: Any = None) -> asyncio.Future[None]:
+    def write(self, data: WriteData, callback: Any = None) -> asyncio.Future[None]:
         """Write `data` to the pipe; see `BaseIOStream.write`.
 
         :raises io.UnsupportedOperation: if this is the read end of a pipe.

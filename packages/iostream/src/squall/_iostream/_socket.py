@@ -294,7 +294,7 @@ class IOStream(BaseIOStream):
         return new._upgrade(transport, self._take_all)
 
     def _take_all(self) -> bytes:
-        return self._take(len(self._buffer))
+        return self._take(self._end)
 
 
 def _is_connected(sock: _socket.socket) -> bool:
