@@ -1,0 +1,4 @@
+"""squall's HTTP clients: the shared interface and the simple (pooling) implementation.
+
+Public through `squall.httpclient` and `squall.simple_httpclient`.
+"""

@@ -1,0 +1,167 @@
+"""The keep-alive connection pool of the simple client.
+
+Idle HTTP/1.1 connections are kept per `ConnectionKey` (scheme, host, port
+and everything else that makes two connections interchangeable: proxy, TLS
+context, source address, address family) and handed out again, most
+recently used first.  The pool is bounded: at most `max_idle` idle
+connections in all (the least recently used one is closed to make room),
+each closed after `idle_timeout` seconds unused.
+
+A connection is never reused once broken.  While idle, the pool watches
+it: any byte from the server (an HTTP/1.1 server has nothing to say
+between responses) or its EOF closes and forgets it, as does the stream
+closing.  The exchange decides whether a connection may go back at all
+(complete response, keep-alive on both sides, nothing left over).
+
+The server may still close an idle connection just as a request is sent
+on it (RFC 9112 §9.3.1); the client retries such requests on a new
+connection when that is safe (see `squall._httpclient._simple`).
+"""
+
+from __future__ import annotations
+
+import collections
+import socket
+import ssl
+from collections.abc import Callable
+from typing import Any, NamedTuple, Protocol
+
+__all__ = ["ConnectionKey", "ConnectionPool", "PooledConnection"]
+
+
+class ConnectionKey(NamedTuple):
+    """What makes two connections interchangeable."""
+
+    #: ``"http"``, ``"https"``, or ``"proxy"`` for a plain connection to an
+    #: HTTP proxy (which serves requests for any ``http`` URL).
+    scheme: str
+    host: str  #: lower-cased; the proxy's for ``"proxy"``
+    port: int
+    #: For a tunnel: (proxy host, proxy port, user name, password, mode).
+    tunnel: tuple[str, int, str | None, str | None, str | None] | None
+    #: The TLS context (compared by identity: contexts are shared).
+    ssl_context: ssl.SSLContext | None
+    source_ip: str | None
+    family: socket.AddressFamily
+
+
+class _Stream(Protocol):
+    """The parts of `squall.iostream.IOStream` the pool uses."""
+
+    def closed(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+    def set_close_callback(self, callback: Callable[[], object] | None) -> None: ...
+
+    def _start_feeding(self, sink: Callable[[bytes], object]) -> None: ...
+
+    def _stop_feeding(self) -> None: ...
+
+
+class _Timers(Protocol):
+    """The timer methods of `squall.ioloop.IOLoop` (tests substitute a fake clock)."""
+
+    def call_later(self, delay: float, callback: Callable[..., object], *args: Any) -> object: ...
+
+    def remove_timeout(self, timeout: object) -> None: ...
+
+
+class PooledConnection:
+    """A connection the pool can hold: its stream, its key, and how often it was used."""
+
+    __slots__ = ("_timer", "key", "requests", "stream")
+
+    def __init__(self, stream: Any, key: ConnectionKey) -> None:
+        self.stream = stream
+        self.key = key
+        #: How many exchanges completed on it.
+        self.requests = 0
+        self._timer: object | None = None
+
+    def __repr__(self) -> str:
+        return f"<PooledConnection {self.key.scheme}://{self.key.host}:{self.key.port}>"
+
+
+class ConnectionPool:
+    """Idle keep-alive connections, bounded in number and in idle time.
+
+    `take` removes and returns an idle connection for a key (or None);
+    `put` parks one; `close` closes every idle connection.
+    """
+
+    def __init__(self, timers: _Timers, max_idle: int, idle_timeout: float) -> None:
+        self._timers = timers
+        self.max_idle = max_idle
+        self.idle_timeout = idle_timeout
+        self._idle: dict[ConnectionKey, list[PooledConnection]] = {}
+        # Every idle connection, least recently parked first.
+        self._lru: collections.OrderedDict[PooledConnection, None] = collections.OrderedDict()
+        self._closed = False
+
+    def __len__(self) -> int:
+        return len(self._lru)
+
+    def take(self, key: ConnectionKey) -> PooledConnection | None:
+        """Remove and return the most recently parked idle connection for `key`.
+
+        The caller owns it from now on.  None if there is none (still open).
+        """
+        stack = self._idle.get(key)
+        while stack:
+            connection = stack.pop()
+            self._forget(connection, from_stack=False)
+            if not stack:
+                del self._idle[key]
+            stream = connection.stream
+            stream._stop_feeding()
+            stream.set_close_callback(None)
+            if not stream.closed():
+                return connection
+            stack = self._idle.get(key)
+        return None
+
+    def put(self, connection: PooledConnection) -> None:
+        """Park `connection`, idle and reusable; or close it if the pool is closed or off."""
+        stream = connection.stream
+        if self._closed or self.max_idle <= 0 or stream.closed():
+            stream.close()
+            return
+        while len(self._lru) >= self.max_idle:
+            oldest = next(iter(self._lru))
+            self._discard(oldest)
+        self._idle.setdefault(connection.key, []).append(connection)
+        self._lru[connection] = None
+        connection._timer = self._timers.call_later(self.idle_timeout, self._discard, connection)
+        stream.set_close_callback(lambda: self._discard(connection))
+        # Anything from the server between responses (data or EOF) means
+        # the connection is of no further use.
+        stream._start_feeding(lambda data: self._discard(connection))
+
+    def _discard(self, connection: PooledConnection) -> None:
+        """Close an idle `connection` and forget it (if it is still idle here)."""
+        if connection not in self._lru:
+            return
+        self._forget(connection, from_stack=True)
+        stream = connection.stream
+        stream._stop_feeding()
+        stream.set_close_callback(None)
+        stream.close()
+
+    def _forget(self, connection: PooledConnection, from_stack: bool) -> None:
+        del self._lru[connection]
+        if connection._timer is not None:
+            self._timers.remove_timeout(connection._timer)
+            connection._timer = None
+        if from_stack:
+            stack = self._idle.get(connection.key)
+            if stack is not None:
+                stack.remove(connection)
+                if not stack:
+                    del self._idle[connection.key]
+
+    def close(self) -> None:
+        """Close every idle connection; connections put afterwards are closed at once."""
+        self._closed = True
+        for connection in list(self._lru):
+            self._discard(connection)

@@ -1,0 +1,239 @@
+"""`HTTPRequest`: what to fetch and how (public via `squall.httpclient`).
+
+A request holds only what the caller gave; ``None`` means "use the
+client's default".  `AsyncHTTPClient.fetch` resolves the defaults once (the
+client's ``defaults`` argument over `HTTPRequest._DEFAULTS`) into a copy
+that the implementation reads, leaving the caller's object untouched.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, ClassVar
+
+from squall.escape import utf8
+from squall.httputil import HTTPHeaders, format_timestamp
+
+__all__ = ["HTTPRequest"]
+
+#: ``body_producer(write)``: calls ``write(chunk)`` (which returns an
+#: awaitable for flow control) as data becomes available; returns an
+#: awaitable that resolves when the body is complete.
+BodyProducer = Callable[[Callable[[bytes], Awaitable[None]]], Awaitable[None] | None]
+
+
+class HTTPRequest:
+    """An HTTP client request.
+
+    All parameters except `url` are optional; the defaults that apply when a
+    parameter is None are those of `_DEFAULTS`, which a client's
+    ``defaults`` argument overrides (see `AsyncHTTPClient`).
+
+    :arg str url: the URL to fetch (``http`` or ``https``).
+    :arg str method: e.g. ``"GET"`` or ``"POST"``.
+    :arg headers: extra request headers, an `HTTPHeaders` or a `dict`
+        (copied into an `HTTPHeaders`).
+    :arg body: the request body, `bytes` or `str` (encoded as UTF-8).
+    :arg body_producer: for lazy or streaming bodies: called with a
+        ``write(chunk)`` function that returns an awaitable for flow
+        control; returns an awaitable resolved when the body is complete.
+        Only one of `body` and `body_producer` may be given.  Without a
+        ``Content-Length`` header the body is sent chunked.
+    :arg str auth_username: user name for HTTP authentication.
+    :arg str auth_password: password for HTTP authentication.
+    :arg str auth_mode: ``"basic"`` (the default) or ``"digest"``.
+    :arg float connect_timeout: seconds to establish the connection
+        (default 20).  With `SimpleAsyncHTTPClient` it also bounds the time
+        spent waiting for a ``max_clients`` slot.
+    :arg float request_timeout: seconds for the whole request (default 20).
+    :arg if_modified_since: a `datetime` or a Unix timestamp, for the
+        ``If-Modified-Since`` header.
+    :arg bool follow_redirects: follow 3xx responses (default True).
+    :arg int max_redirects: the most redirects to follow (default 5).
+    :arg str user_agent: the ``User-Agent`` header.
+    :arg bool decompress_response: ask for a compressed response and
+        decompress it (default True).
+    :arg bool use_gzip: deprecated alias of `decompress_response`.
+    :arg str network_interface: the local address to connect from.
+    :arg streaming_callback: called with each chunk of the body as it
+        arrives, in which case the response's ``body`` and ``buffer`` are
+        empty.
+    :arg header_callback: called with each header line as it arrives,
+        the status line first and a final ``"\\r\\n"``, each with its line
+        ending; the response's ``headers`` are then empty.
+    :arg prepare_curl_callback: called with the ``pycurl.Curl`` object by
+        the curl client (ignored by the others).
+    :arg str proxy_host: an HTTP proxy; `proxy_port` must be set too.
+    :arg int proxy_port: the proxy's port.
+    :arg str proxy_username: user name for the proxy.
+    :arg str proxy_password: password for the proxy (default ``""``).
+    :arg str proxy_auth_mode: ``"basic"`` (the default) or ``"digest"``.
+    :arg bool allow_nonstandard_methods: allow methods other than GET, HEAD,
+        POST, PUT, PATCH, DELETE and OPTIONS, and bodies where the method
+        does not usually have one (default False).
+    :arg bool validate_cert: verify the server's TLS certificate (default
+        True).
+    :arg str ca_certs: a PEM file of CA certificates to verify against, or
+        None for certifi's bundle.
+    :arg bool allow_ipv6: use IPv6 when available (default True).
+    :arg str client_key: the file of the client's TLS private key.
+    :arg str client_cert: the file of the client's TLS certificate.
+    :arg ssl_options: an `ssl.SSLContext` (or a dict of ``ssl.wrap_socket``
+        arguments) to use instead of `validate_cert`, `ca_certs`,
+        `client_key` and `client_cert`.
+    :arg bool expect_100_continue: send ``Expect: 100-continue`` and wait
+        for the server's go-ahead before sending the body.
+
+    Setting `headers` or `body` after construction converts them as the
+    constructor does.
+    """
+
+    __module__ = "squall.httpclient"
+
+    #: The values of the parameters that are None, unless the client's
+    #: ``defaults`` say otherwise.
+    _DEFAULTS: ClassVar[Mapping[str, Any]] = {
+        "connect_timeout": 20.0,
+        "request_timeout": 20.0,
+        "follow_redirects": True,
+        "max_redirects": 5,
+        "decompress_response": True,
+        "proxy_password": "",
+        "allow_nonstandard_methods": False,
+        "validate_cert": True,
+        "allow_ipv6": True,
+    }
+
+    _headers: HTTPHeaders
+    _body: bytes | None
+
+    def __init__(
+        self,
+        url: str,
+        method: str = "GET",
+        headers: HTTPHeaders | Mapping[str, str] | None = None,
+        body: bytes | str | None = None,
+        auth_username: str | None = None,
+        auth_password: str | None = None,
+        auth_mode: str | None = None,
+        connect_timeout: float | None = None,
+        request_timeout: float | None = None,
+        if_modified_since: datetime.datetime | float | None = None,
+        follow_redirects: bool | None = None,
+        max_redirects: int | None = None,
+        user_agent: str | None = None,
+        use_gzip: bool | None = None,
+        network_interface: str | None = None,
+        streaming_callback: Callable[[bytes], object] | None = None,
+        header_callback: Callable[[str], object] | None = None,
+        prepare_curl_callback: Callable[[Any], object] | None = None,
+        proxy_host: str | None = None,
+        proxy_port: int | None = None,
+        proxy_username: str | None = None,
+        proxy_password: str | None = None,
+        proxy_auth_mode: str | None = None,
+        allow_nonstandard_methods: bool | None = None,
+        validate_cert: bool | None = None,
+        ca_certs: str | None = None,
+        allow_ipv6: bool | None = None,
+        client_key: str | None = None,
+        client_cert: str | None = None,
+        body_producer: BodyProducer | None = None,
+        expect_100_continue: bool = False,
+        decompress_response: bool | None = None,
+        ssl_options: Any = None,
+    ) -> None:
+        self.headers = headers  # the setter converts
+        if if_modified_since:
+            self.headers["If-Modified-Since"] = format_timestamp(if_modified_since)
+        self.proxy_host = proxy_host
+        self.proxy_port = proxy_port
+        self.proxy_username = proxy_username
+        self.proxy_password = proxy_password
+        self.proxy_auth_mode = proxy_auth_mode
+        self.url = url
+        self.method = method
+        self.body = body  # the setter converts
+        self.body_producer = body_producer
+        self.auth_username = auth_username
+        self.auth_password = auth_password
+        self.auth_mode = auth_mode
+        self.connect_timeout = connect_timeout
+        self.request_timeout = request_timeout
+        self.follow_redirects = follow_redirects
+        self.max_redirects = max_redirects
+        self.user_agent = user_agent
+        self.decompress_response = use_gzip if decompress_response is None else decompress_response
+        self.network_interface = network_interface
+        self.streaming_callback = streaming_callback
+        self.header_callback = header_callback
+        self.prepare_curl_callback = prepare_curl_callback
+        self.allow_nonstandard_methods = allow_nonstandard_methods
+        self.validate_cert = validate_cert
+        self.ca_certs = ca_certs
+        self.allow_ipv6 = allow_ipv6
+        self.client_key = client_key
+        self.client_cert = client_cert
+        self.ssl_options = ssl_options
+        self.expect_100_continue = expect_100_continue
+        #: Wall-clock time (`time.time`) at which the request was made.
+        self.start_time = time.time()
+
+    @property
+    def headers(self) -> HTTPHeaders:
+        """The request headers (an `HTTPHeaders`; a dict set here is converted)."""
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: HTTPHeaders | Mapping[str, str] | None) -> None:
+        if value is None:
+            self._headers = HTTPHeaders()
+        elif isinstance(value, HTTPHeaders):
+            self._headers = value
+        else:
+            self._headers = HTTPHeaders(value)
+
+    @property
+    def body(self) -> bytes | None:
+        """The request body as bytes (a str set here is encoded as UTF-8)."""
+        return self._body
+
+    @body.setter
+    def body(self, value: bytes | str | None) -> None:
+        self._body = utf8(value)
+
+    # Tornado's name for decompress_response, still accepted.
+    @property
+    def use_gzip(self) -> bool | None:
+        """Deprecated alias of `decompress_response`."""
+        return self.decompress_response
+
+    @use_gzip.setter
+    def use_gzip(self, value: bool | None) -> None:
+        self.decompress_response = value
+
+    def _with_defaults(self, defaults: Mapping[str, Any]) -> HTTPRequest:
+        """Return a shallow copy with every None attribute named in `defaults` filled in.
+
+        Names in `defaults` that are not attributes of a request are ignored.
+        The copy shares `headers` with this request: implementations must
+        not modify them.
+        """
+        resolved = copy.copy(self)
+        attributes = resolved.__dict__
+        for name, value in defaults.items():
+            if name in attributes:
+                if attributes[name] is None:
+                    attributes[name] = value
+            elif name == "body":
+                if resolved._body is None:
+                    resolved.body = value
+            elif name == "use_gzip" and resolved.decompress_response is None:
+                resolved.decompress_response = value
+        return resolved
+
+    def __repr__(self) -> str:
+        return f"HTTPRequest({self.method} {self.url!r})"
