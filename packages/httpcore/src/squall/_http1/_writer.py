@@ -1,0 +1,142 @@
+"""Serializing message heads and framing bodies (RFC 9112 §3, §4, §6, §7).
+
+Everything here is pure: it turns what the application passed to
+``write_headers`` into the bytes of a head and reports the fields that
+decide how the body is framed, so the connection does not look the headers
+up again.  Header names and values are checked on the way out (DESIGN.md
+§5): a CR or LF in them would let whoever controls the value inject fields
+or a whole response (RFC 9110 §5.5), so they raise `HTTPOutputError`.
+"""
+
+from __future__ import annotations
+
+import http
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+
+from squall.httputil import HTTPHeaders, HTTPOutputError
+
+__all__ = [
+    "CONTINUE_RESPONSE",
+    "LAST_CHUNK",
+    "Fields",
+    "error_response",
+    "frame_chunk",
+    "reason_phrase",
+    "serialize_fields",
+]
+
+#: The interim response a server sends before reading a body the client
+#: holds back with ``Expect: 100-continue`` (RFC 9110 §10.1.1).
+CONTINUE_RESPONSE = b"HTTP/1.1 100 (Continue)\r\n\r\n"
+
+#: The last chunk and the empty trailer section ending a chunked body
+#: (RFC 9112 §7.1).
+LAST_CHUNK = b"0\r\n\r\n"
+
+# RFC 9110 §5.1: field-name = token; the names of all fields joined together
+# must be one token (so checking them costs one regex match).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+# RFC 9110 §15 names; a few updated phrases of RFC 9110 that older Pythons
+# spell differently.
+_REASONS: dict[int, str] = {status.value: status.phrase for status in http.HTTPStatus}
+_REASONS.update({413: "Content Too Large", 414: "URI Too Long", 422: "Unprocessable Content"})
+
+
+def reason_phrase(code: int) -> str:
+    """Return the standard reason phrase of status `code` ("Unknown" if it has none)."""
+    return _REASONS.get(code, "Unknown")
+
+
+def error_response(status: int) -> bytes:
+    """Return a complete, bodiless response with `status` that closes the connection.
+
+    What a server answers when it cannot (or will not) read a request:
+    ``Connection: close`` tells the client not to send anything more on
+    this connection (RFC 9112 §9.6).
+    """
+    return (
+        f"HTTP/1.1 {status} {reason_phrase(status)}\r\n"
+        "Connection: close\r\nContent-Length: 0\r\n\r\n"
+    ).encode("latin-1")
+
+
+class Fields(NamedTuple):
+    """The serialized header fields and the ones that frame the body."""
+
+    #: ``"Name: value\r\n"`` for every field written, in order.
+    block: str
+    content_length: str | None
+    transfer_encoding: str | None
+    connection: str | None
+
+
+def serialize_fields(headers: Mapping[str, str] | HTTPHeaders, *, skip_framing: bool) -> Fields:
+    """Serialize `headers` and pick out Content-Length, Transfer-Encoding and Connection.
+
+    `headers` is an `HTTPHeaders` (every value of a repeated field is
+    written as a line of its own) or any mapping of names to values.  With
+    `skip_framing`, Content-Length and Transfer-Encoding are left out (1xx
+    and 204 responses must not have them: RFC 9110 §8.6, RFC 9112 §6.1).
+
+    :raises HTTPOutputError: if a name is not a token or a value contains
+        CR, LF or NUL.
+    """
+    pairs: Iterable[tuple[str, str]]
+    if isinstance(headers, HTTPHeaders):
+        joined: Mapping[str, str] = headers._dict
+        # Most headers have no repeated field: the dict is the field list.
+        pairs = headers.get_all() if headers._lists else joined.items()
+    else:
+        joined = {_canonical(name): value for name, value in headers.items()}
+        pairs = joined.items()
+    content_length = joined.get("Content-Length")
+    transfer_encoding = joined.get("Transfer-Encoding")
+    if skip_framing and (content_length is not None or transfer_encoding is not None):
+        pairs = [
+            (name, value)
+            for name, value in pairs
+            if name not in ("Content-Length", "Transfer-Encoding")
+        ]
+        content_length = transfer_encoding = None
+    lines = [f"{name}: {value}\r\n" for name, value in pairs]
+    block = "".join(lines)
+    count = len(lines)
+    # Each line has exactly one CR and one LF of its own: any more were in
+    # a name or value.
+    if block.count("\n") != count or block.count("\r") != count or "\0" in block:
+        _raise_bad_field(lines)
+    if count and (_TOKEN.fullmatch("".join(joined)) is None or "" in joined):
+        _raise_bad_field(lines)
+    return Fields(block, content_length, transfer_encoding, joined.get("Connection"))
+
+
+def _canonical(name: str) -> str:
+    return "-".join([word.capitalize() for word in name.split("-")])
+
+
+def _raise_bad_field(lines: list[str]) -> None:
+    for line in lines:
+        name, _, value = line[:-2].partition(": ")
+        if _TOKEN.fullmatch(name) is None:
+            raise HTTPOutputError(f"Invalid header name {name[:64]!r}")
+        if "\r" in value or "\n" in value or "\0" in value:
+            raise HTTPOutputError(f"Unsafe value for header {name!r} (CR, LF or NUL)")
+    raise HTTPOutputError("Unsafe header field")  # pragma: no cover - found above
+
+
+def encode_head(text: str) -> bytes:
+    """Encode a head as latin-1 (RFC 9110 §5.5), as `HTTPOutputError` if it cannot be."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError as exc:
+        raise HTTPOutputError(
+            f"Header or start line not encodable as latin-1: {exc.object[exc.start : exc.end]!r}"
+        ) from None
+
+
+def frame_chunk(chunk: Any) -> bytes:
+    """Return `chunk` (bytes-like, not empty) framed as one chunk (RFC 9112 §7.1)."""
+    return b"%x\r\n%b\r\n" % (len(chunk), chunk)
