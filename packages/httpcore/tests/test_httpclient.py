@@ -569,6 +569,11 @@ class TinyServer:
                 conn.sendall(self.response)
 
     def close(self) -> None:
+        # shutdown() wakes the blocked accept() (close() alone does not).
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
         self.thread.join(10)
 

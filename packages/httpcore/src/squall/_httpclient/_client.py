@@ -306,7 +306,7 @@ class HTTPClient:
         self._io_loop = IOLoop(make_current=False)
         client_class = AsyncHTTPClient if async_client_class is None else async_client_class
 
-        def make_client() -> AsyncHTTPClient:
+        async def make_client() -> AsyncHTTPClient:
             client: AsyncHTTPClient = client_class(force_instance=True, **kwargs)
             return client
 

@@ -1,0 +1,370 @@
+"""One request and its response over one connection (an `HTTP1Connection`).
+
+`Exchange.run` writes the request (head and body: bytes, a
+``body_producer``, or held back for ``Expect: 100-continue``), reads the
+response through itself as the `HTTPMessageDelegate`, decodes the body
+(`ContentDecoder`), applies the size limit, runs the streaming and header
+callbacks, and says whether the connection may be reused.
+
+Whether a response is *delivered* (to the callbacks and the caller) or
+*consumed* (a redirect to follow, an authentication challenge to answer:
+its body is drained and dropped) is decided from its head by the caller's
+`Decide` function.
+
+Every failure is raised from `run` as an `HTTPClientError` (599) with the
+cause chained, except those of the application's own callbacks, which are
+raised as they are, and `StaleConnectionError` (a reused connection closed
+before any response: the caller may retry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from squall._http1._connection import HTTP1Connection
+from squall._http1._decompress import BodyTooLargeError as ConnectionBodyTooLargeError
+from squall._http1._params import HTTP1ConnectionParameters
+from squall._httpclient._decode import (
+    BodyTooLargeError,
+    ContentDecoder,
+    DecodeError,
+    parse_codings,
+)
+from squall._httpclient._errors import TRANSPORT_ERROR, HTTPClientError, HTTPStreamClosedError
+from squall._httpclient._pool import PooledConnection
+from squall._httpclient._request import HTTPRequest
+from squall._httpclient._route import Route
+from squall.httputil import (
+    HTTPHeaders,
+    HTTPInputError,
+    HTTPMessageDelegate,
+    HTTPOutputError,
+    RequestStartLine,
+    ResponseStartLine,
+)
+from squall.iostream import StreamClosedError
+
+__all__ = ["Decide", "Exchange", "StaleConnectionError"]
+
+#: How long to wait for ``100 Continue`` before sending the body anyway
+#: (RFC 9110 §10.1.1: a client need not wait indefinitely; curl waits 1 s).
+CONTINUE_WAIT = 1.0
+
+#: ``decide(code, headers)``: what the caller will do with a final
+#: response, from its head: None to deliver it, or anything else (the next
+#: request, a challenge...) to consume it.  Kept in `Exchange.action`.
+Decide = Callable[[int, HTTPHeaders], object]
+
+
+class StaleConnectionError(Exception):
+    """A reused keep-alive connection closed before any response to this request.
+
+    The server probably closed it as idle while the request was on its way
+    (RFC 9112 §9.3.1); an idempotent request may be retried on a new
+    connection.
+    """
+
+
+class Exchange(HTTPMessageDelegate):
+    """Send `request` on `connection` and read the response (see the module docstring).
+
+    After `run`: ``code``, ``reason``, ``headers``, ``body`` (the joined
+    chunks unless a streaming callback took them), ``action`` (from
+    `Decide`) and ``first_byte`` (the loop time the head arrived).
+    """
+
+    def __init__(
+        self,
+        request: HTTPRequest,
+        route: Route,
+        connection: PooledConnection,
+        headers: HTTPHeaders,
+        params: HTTP1ConnectionParameters,
+        body_limit: int,
+        decide: Decide,
+        reused: bool,
+    ) -> None:
+        self.request = request
+        self.route = route
+        self.connection = connection
+        self.send_headers = headers
+        self.params = params
+        self.body_limit = body_limit
+        self.decide = decide
+        self.reused = reused
+        self.loop = asyncio.get_running_loop()
+        self.code = 0
+        self.reason = ""
+        self.headers = HTTPHeaders()
+        self.action: object = None
+        self.first_byte: float | None = None
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._decoder: ContentDecoder | None = None
+        self._h1: HTTP1Connection | None = None
+        # The request body: sent (and flushed), in flight, held back.
+        self._body_complete = False
+        self._body_task: asyncio.Task[None] | None = None
+        self._last_write: asyncio.Future[None] | None = None
+        self._awaiting_continue = False
+        self._continue_timer: asyncio.TimerHandle | None = None
+        self._head_received = False
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self._chunks)
+
+    # -- running ---------------------------------------------------------------
+
+    async def run(self) -> bool:
+        """Exchange the request and response; return whether the connection is reusable.
+
+        :raises HTTPClientError: (599) for transport failures, malformed or
+            too large responses.
+        :raises StaleConnectionError: see the class.
+        :raises ValueError: if the request cannot be written (bad header).
+        :raises Exception: whatever the application's callbacks or
+            ``body_producer`` raised.
+        """
+        request = self.request
+        h1 = self._h1 = HTTP1Connection(self.connection.stream, True, self.params)
+        start_line = RequestStartLine(request.method, self.route.target, "HTTP/1.1")
+        body = request.body
+        producer = request.body_producer
+        try:
+            if "Expect" in self.send_headers:
+                self._write(h1.write_headers(start_line, self.send_headers))
+                self._awaiting_continue = True
+                self._continue_timer = self.loop.call_later(CONTINUE_WAIT, self._send_body)
+            elif producer is None:
+                self._write(h1.write_headers(start_line, self.send_headers, body or None))
+                h1.finish()
+                self._body_complete = True
+            else:
+                self._write(h1.write_headers(start_line, self.send_headers))
+        except HTTPOutputError as exc:
+            self.connection.stream.close()
+            raise ValueError(f"invalid request: {exc}") from exc
+        read = h1.read_response(self)
+        if producer is not None and not self._awaiting_continue:
+            self._start_producer()
+        try:
+            keep = await read
+        except StreamClosedError as exc:
+            self._stop_writing()
+            raise self._closed_error(exc) from exc.real_error or exc
+        except HTTPInputError as exc:
+            self._stop_writing()
+            raise self._input_error(exc) from exc
+        except BaseException:
+            self._stop_writing()
+            raise
+        self._stop_writing()
+        return keep and self._reusable()
+
+    def _write(self, future: asyncio.Future[None]) -> None:
+        self._last_write = future
+        future.add_done_callback(_retrieve)
+
+    def _send_body(self) -> None:
+        """Send the held-back body (``100 Continue`` came, or the wait is over)."""
+        self._continue_timer = None
+        if not self._awaiting_continue:
+            return
+        self._awaiting_continue = False
+        h1 = self._h1
+        assert h1 is not None
+        if self.request.body_producer is not None:
+            self._start_producer()
+            return
+        try:
+            if self.request.body:
+                self._write(h1.write(self.request.body))
+            h1.finish()
+        except (HTTPOutputError, StreamClosedError):
+            return  # the connection is closing: the read reports why
+        self._body_complete = True
+
+    def _start_producer(self) -> None:
+        self._body_task = self.loop.create_task(self._produce())
+        self._body_task.add_done_callback(self._produced)
+
+    async def _produce(self) -> None:
+        h1 = self._h1
+        producer = self.request.body_producer
+        assert h1 is not None
+        assert producer is not None
+
+        def write(chunk: bytes) -> asyncio.Future[None]:
+            future = h1.write(chunk)
+            self._write(future)
+            return future
+
+        result = producer(write)
+        if result is not None:
+            await result
+        h1.finish()
+        self._body_complete = True
+
+    def _produced(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None and self._h1 is not None:
+            # The body cannot be completed: the request fails with the
+            # producer's error (unless the response is already complete).
+            self._producer_error = exc
+            self.connection.stream.close()
+
+    _producer_error: BaseException | None = None
+
+    def _stop_writing(self) -> None:
+        if self._continue_timer is not None:
+            self._continue_timer.cancel()
+            self._continue_timer = None
+        self._awaiting_continue = False
+        task = self._body_task
+        if task is not None and not task.done():
+            task.cancel()  # the response is complete (or failed): stop sending
+
+    def _reusable(self) -> bool:
+        """Whether the connection can serve another request."""
+        last = self._last_write
+        return (
+            self._body_complete
+            and (
+                last is None or (last.done() and not last.cancelled() and last.exception() is None)
+            )
+            and not self.connection.stream.closed()
+        )
+
+    # -- errors ------------------------------------------------------------------
+
+    def _where(self) -> str:
+        route = self.route
+        if route.via_proxy or route.tunnel:
+            proxy = f"{route.connect_host}:{route.connect_port}"
+            return f"{route.host}:{route.port} (through the proxy {proxy})"
+        return f"{route.host}:{route.port}"
+
+    def _closed_error(self, exc: StreamClosedError) -> BaseException:
+        if self._producer_error is not None:
+            return self._producer_error
+        if self.reused and not self._head_received:
+            return StaleConnectionError(self._where())
+        real = exc.real_error
+        why = f": {real}" if real is not None else ""
+        if not self._head_received:
+            return HTTPStreamClosedError(
+                f"Connection closed by {self._where()} before the response{why}"
+            )
+        return HTTPStreamClosedError(
+            f"Connection closed by {self._where()} before the end of the response{why}"
+        )
+
+    def _input_error(self, exc: HTTPInputError) -> HTTPClientError:
+        if isinstance(exc, ConnectionBodyTooLargeError):
+            return HTTPClientError(
+                TRANSPORT_ERROR,
+                f"Response body from {self._where()} larger than max_body_size "
+                f"({self.body_limit} bytes)",
+            )
+        return HTTPClientError(
+            TRANSPORT_ERROR, f"Malformed HTTP response from {self._where()}: {exc}"
+        )
+
+    # -- the delegate ------------------------------------------------------------
+
+    def headers_received(
+        self, start_line: RequestStartLine | ResponseStartLine, headers: HTTPHeaders
+    ) -> Awaitable[None] | None:
+        assert isinstance(start_line, ResponseStartLine)
+        code = start_line.code
+        if code < 200:
+            # Interim responses (RFC 9110 §15.2): 100 releases a held-back body.
+            if code == 100 and self._awaiting_continue:
+                if self._continue_timer is not None:
+                    self._continue_timer.cancel()
+                self._send_body()
+            return None
+        self._head_received = True
+        self.first_byte = self.loop.time()
+        if self._awaiting_continue:
+            # A final answer without 100 Continue: the body is not sent
+            # (RFC 9110 §10.1.1), so the connection cannot be reused.
+            self._awaiting_continue = False
+        self.code = code
+        self.reason = start_line.reason
+        self.headers = headers
+        self.action = self.decide(code, headers)
+        if self.action is not None:
+            return None  # consumed: its body is drained and dropped
+        request = self.request
+        if request.decompress_response:
+            codings = parse_codings(headers.get("Content-Encoding"))
+            if codings is not None:
+                self._decoder = ContentDecoder(codings, self.body_limit)
+                # As Tornado does: the body is no longer in that coding.
+                headers["X-Consumed-Content-Encoding"] = headers["Content-Encoding"]
+                del headers["Content-Encoding"]
+        callback = request.header_callback
+        if callback is not None:
+            callback(f"{start_line.version} {code} {start_line.reason}\r\n")
+            for name, value in headers.get_all():
+                callback(f"{name}: {value}\r\n")
+            callback("\r\n")
+        return None
+
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        if self.action is not None:
+            return None
+        decoder = self._decoder
+        if decoder is not None:
+            try:
+                chunk = decoder.decode(chunk)
+            except DecodeError as exc:
+                raise HTTPClientError(
+                    TRANSPORT_ERROR, f"Invalid compressed response from {self._where()}: {exc}"
+                ) from exc
+            except BodyTooLargeError as exc:
+                raise self._too_large() from exc
+            if not chunk:
+                return None
+        self._size += len(chunk)
+        if self._size > self.body_limit:
+            raise self._too_large()
+        streaming = self.request.streaming_callback
+        if streaming is not None:
+            streaming(chunk)
+        else:
+            self._chunks.append(chunk)
+        return None
+
+    def _too_large(self) -> HTTPClientError:
+        return HTTPClientError(
+            TRANSPORT_ERROR,
+            f"Response body from {self._where()} larger than max_body_size "
+            f"({self.body_limit} bytes, after decompression)",
+        )
+
+    def finish(self) -> None:
+        decoder = self._decoder
+        if decoder is not None and self.action is None:
+            try:
+                decoder.finish()
+            except DecodeError as exc:
+                raise HTTPClientError(
+                    TRANSPORT_ERROR, f"Invalid compressed response from {self._where()}: {exc}"
+                ) from exc
+
+    def on_connection_close(self) -> None:
+        pass  # run() reports the failure of read_response
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    # A failed write fails the read too (the connection closes), which is
+    # what reports it; the write's own exception is not needed.
+    if not future.cancelled():
+        future.exception()

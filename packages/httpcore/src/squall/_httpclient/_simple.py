@@ -1,0 +1,478 @@
+"""`SimpleAsyncHTTPClient`: the pooling HTTP/1.1 client (public via `squall.simple_httpclient`).
+
+How a fetch goes:
+
+1. `SimpleAsyncHTTPClient.fetch_impl` checks the request (`_route.validate`,
+   `_route.route`: a `ValueError` is raised before anything is sent) and
+   starts it at once if fewer than ``max_clients`` fetches are active, or
+   queues it (bounded in time by ``min(connect_timeout, request_timeout)``).
+2. `_Fetch.run` (a Task) takes an idle connection from the pool for the
+   route, or opens one (`Connector`), and runs an `Exchange` on it.  A
+   reused connection that turns out closed before any response is replaced
+   once for idempotent requests (RFC 9112 §9.3.1).
+3. Redirects and authentication challenges (Digest, for the server or
+   the proxy) are answered with further exchanges within the same fetch
+   and ``max_clients`` slot, each redirect with its own timeouts.
+4. A completed exchange whose connection is reusable puts it back in the
+   pool; any failure closes it.  The callback gets an `HTTPResponse`:
+   the response, or one with code 599 and the error.
+
+Timeouts: one timer per fetch.  ``connect_timeout`` bounds the time from
+the start of the fetch (its queueing included) to a connected stream, and
+``request_timeout`` the whole of each exchange (for the first, its queueing
+included).  When it fires, the fetch's Task is cancelled and its
+connection closed: nothing waits beyond it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import io
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from squall._http1._params import HTTP1ConnectionParameters
+from squall._httpclient._auth import DigestChallenge, digest_authorization, find_digest_challenge
+from squall._httpclient._client import AsyncHTTPClient
+from squall._httpclient._connect import Connector
+from squall._httpclient._errors import (
+    TRANSPORT_ERROR,
+    HTTPStreamClosedError,
+    HTTPTimeoutError,
+)
+from squall._httpclient._exchange import Exchange, StaleConnectionError
+from squall._httpclient._pool import ConnectionPool, PooledConnection
+from squall._httpclient._redirect import REDIRECT_CODES, redirect_request
+from squall._httpclient._request import HTTPRequest
+from squall._httpclient._response import HTTPResponse
+from squall._httpclient._route import (
+    IDEMPOTENT_METHODS,
+    Route,
+    basic_credentials,
+    basic_proxy_credentials,
+    request_headers,
+    route,
+    validate,
+)
+from squall.httputil import HTTPHeaders
+from squall.netutil import OverrideResolver, Resolver
+from squall.tcpclient import TCPClient
+from squall.util import TimeoutError
+
+__all__ = ["SimpleAsyncHTTPClient"]
+
+#: Tornado's default ``max_buffer_size`` (100 MB): the most response body
+#: held in memory.
+_MAX_BUFFER_SIZE = 104857600
+
+#: Seconds an idle keep-alive connection is kept.  Servers close idle
+#: connections after 5 s (Apache), 75 s (nginx) or an hour (Tornado); a
+#: request sent just as the server closes one is retried when idempotent.
+_IDLE_TIMEOUT = 30.0
+
+
+class SimpleAsyncHTTPClient(AsyncHTTPClient):
+    """Non-blocking HTTP client with no dependency beyond the standard library and certifi.
+
+    An HTTP/1.1 client on squall's `HTTP1Connection` and `IOStream`.  Unlike
+    Tornado's, it keeps connections alive and reuses them: idle connections
+    are pooled per (scheme, host, port) and TLS, proxy and source settings.
+    It supports HTTP proxies (CONNECT tunnels for ``https``), Basic and
+    Digest authentication (``auth_mode`` and ``proxy_auth_mode``), gzip and
+    deflate responses, ``body_producer``, ``expect_100_continue``, streaming
+    and header callbacks; ``network_interface`` is the local address to
+    connect from; ``prepare_curl_callback`` is ignored.
+
+    As with every `AsyncHTTPClient`, only one instance exists per IOLoop
+    unless ``force_instance=True`` is given, so only the first call to the
+    constructor uses its arguments: prefer `AsyncHTTPClient.configure`.
+
+    :arg int max_clients: the most fetches in progress at once; more are
+        queued (time spent queued counts against ``connect_timeout`` and
+        ``request_timeout``, and is reported as ``time_info["queue"]``).
+    :arg dict hostname_mapping: host names to replacement addresses (or
+        names), as local DNS overrides (e.g. in tests).
+    :arg int max_buffer_size: the most body held in memory (default 100 MB).
+    :arg resolver: the `squall.netutil.Resolver` to use (a new one of the
+        configured class by default, closed with the client).
+    :arg dict defaults: values for `HTTPRequest` attributes left at None.
+    :arg int max_header_size: the largest response head (default 64 KiB).
+    :arg int max_body_size: the largest response body, counted after
+        decompression (default `max_buffer_size`).  Without a
+        ``streaming_callback`` the smaller of this and `max_buffer_size`
+        applies.
+    :arg int max_idle_connections: squall extension: the most idle
+        keep-alive connections kept, in all (default `max_clients`; 0
+        turns connection reuse off).
+    :arg float idle_timeout: squall extension: seconds an idle connection
+        is kept (default 30).
+    """
+
+    __module__ = "squall.simple_httpclient"
+
+    def initialize(  # type: ignore[override]
+        self,
+        max_clients: int = 10,
+        hostname_mapping: dict[str, str] | None = None,
+        max_buffer_size: int = _MAX_BUFFER_SIZE,
+        resolver: Resolver | None = None,
+        defaults: dict[str, Any] | None = None,
+        max_header_size: int | None = None,
+        max_body_size: int | None = None,
+        *,
+        max_idle_connections: int | None = None,
+        idle_timeout: float = _IDLE_TIMEOUT,
+    ) -> None:
+        super().initialize(defaults=defaults)
+        self.max_clients = max_clients
+        self.max_buffer_size = max_buffer_size
+        self.max_header_size = max_header_size
+        self.max_body_size = max_body_size if max_body_size is not None else max_buffer_size
+        self.queue: collections.deque[_Fetch] = collections.deque()
+        self.active: set[_Fetch] = set()
+        if resolver is not None:
+            self.resolver = resolver
+            self.own_resolver = False
+        else:
+            self.resolver = Resolver()
+            self.own_resolver = True
+        if hostname_mapping is not None:
+            self.resolver = OverrideResolver(resolver=self.resolver, mapping=hostname_mapping)
+        self.tcp_client = TCPClient(resolver=self.resolver)
+        self._connector = Connector(self.tcp_client, max_buffer_size, max_header_size)
+        self._pool = ConnectionPool(
+            self.io_loop,
+            max_clients if max_idle_connections is None else max_idle_connections,
+            idle_timeout,
+        )
+        self._params = {
+            streaming: HTTP1ConnectionParameters(
+                max_header_size=max_header_size, max_body_size=self._body_limit(streaming)
+            )
+            for streaming in (False, True)
+        }
+
+    def _body_limit(self, streaming: bool) -> int:
+        if streaming:
+            return self.max_body_size
+        return min(self.max_body_size, self.max_buffer_size)
+
+    def close(self) -> None:
+        """Close the client: pending and active fetches fail, connections close."""
+        if self._closed:
+            return
+        super().close()
+        queued, self.queue = list(self.queue), collections.deque()
+        for fetch in queued:
+            fetch.fail(HTTPStreamClosedError("The HTTP client was closed"))
+        for fetch in list(self.active):
+            fetch.cancel("The HTTP client was closed")
+        self._pool.close()
+        if self.own_resolver:
+            self.resolver.close()
+        self.tcp_client.close()
+
+    def fetch_impl(self, request: HTTPRequest, callback: Callable[[HTTPResponse], None]) -> None:
+        validate(request)
+        fetch = _Fetch(self, request, route(request), callback)
+        if len(self.active) < self.max_clients:
+            self._start(fetch)
+            return
+        timeout = min(
+            (t for t in (request.connect_timeout, request.request_timeout) if t), default=None
+        )
+        if timeout:
+            fetch.timer = self.io_loop.asyncio_loop.call_at(
+                fetch.enqueued + timeout, self._queue_timeout, fetch
+            )
+        self.queue.append(fetch)
+
+    def _start(self, fetch: _Fetch) -> None:
+        if fetch.timer is not None:
+            fetch.timer.cancel()
+            fetch.timer = None
+        self.active.add(fetch)
+        fetch.start()
+
+    def _queue_timeout(self, fetch: _Fetch) -> None:
+        fetch.timer = None
+        try:
+            self.queue.remove(fetch)
+        except ValueError:
+            return
+        fetch.fail(HTTPTimeoutError("Timeout in request queue"))
+
+    def _release(self, fetch: _Fetch) -> None:
+        self.active.discard(fetch)
+        while self.queue and len(self.active) < self.max_clients and not self._closed:
+            self._start(self.queue.popleft())
+
+
+class _Challenge(NamedTuple):
+    """A 401 or 407 with a Digest challenge this fetch will answer."""
+
+    proxy: bool
+    challenge: DigestChallenge
+
+
+class _Redirect(NamedTuple):
+    request: HTTPRequest
+    route: Route
+
+
+class _Fetch:
+    """One fetch: its queueing, its Task, its timer and its hops."""
+
+    def __init__(
+        self,
+        client: SimpleAsyncHTTPClient,
+        request: HTTPRequest,
+        first_route: Route,
+        callback: Callable[[HTTPResponse], None],
+    ) -> None:
+        self.client = client
+        self.request = request
+        self.route = first_route
+        self.callback = callback
+        self.loop = client.io_loop.asyncio_loop
+        self.enqueued = self.loop.time()
+        self.start_wall = time.time()
+        self.timer: asyncio.TimerHandle | None = None  # queue timeout, then the deadline
+        self.task: asyncio.Task[None] | None = None
+        self.phase = "during request"
+        self.cancel_reason: str | None = None
+        self.time_info: dict[str, float] = {}
+        self.url = request.url
+
+    # -- life cycle --------------------------------------------------------------
+
+    def start(self) -> None:
+        self.time_info["queue"] = self.loop.time() - self.enqueued
+        self.task = self.loop.create_task(self.run())
+
+    def fail(self, error: BaseException) -> None:
+        """Report `error` without running (a queued fetch)."""
+        self.callback(self._error_response(error))
+
+    def cancel(self, reason: str) -> None:
+        """Stop the fetch; it reports an `HTTPStreamClosedError` with `reason`."""
+        if self.cancel_reason is None:
+            self.cancel_reason = reason
+        if self.task is not None:
+            self.task.cancel()
+
+    def _on_timeout(self) -> None:
+        self.timer = None
+        if self.cancel_reason is None and self.task is not None:
+            self.cancel_reason = f"Timeout {self.phase}"
+            self.task.cancel()
+
+    def _arm(self, deadline: float | None) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if deadline is not None:
+            self.timer = self.loop.call_at(deadline, self._on_timeout)
+
+    async def run(self) -> None:
+        try:
+            response = await self._fetch()
+        except asyncio.CancelledError as exc:
+            reason = self.cancel_reason or "The fetch was cancelled"
+            error: BaseException
+            if reason.startswith("Timeout"):
+                error = HTTPTimeoutError(reason)
+            else:
+                error = HTTPStreamClosedError(reason)
+            error.__cause__ = exc
+            response = self._error_response(error)
+        except Exception as exc:
+            response = self._error_response(exc)
+        finally:
+            self._arm(None)
+            self.client._release(self)
+        self.callback(response)
+
+    def _error_response(self, error: BaseException) -> HTTPResponse:
+        now = self.loop.time()
+        self.time_info["total"] = now - self.enqueued
+        return HTTPResponse(
+            self.request,
+            TRANSPORT_ERROR,
+            error=error,
+            effective_url=self.url,
+            request_time=now - self.enqueued,
+            start_time=self.start_wall,
+            time_info=self.time_info,
+        )
+
+    # -- the hops ------------------------------------------------------------------
+
+    async def _fetch(self) -> HTTPResponse:
+        hop = self.request
+        hop_route = self.route
+        start = self.enqueued
+        while True:
+            self.url = hop.url
+            exchange = await self._hop(hop, hop_route, start)
+            action = exchange.action
+            if not isinstance(action, _Redirect):
+                break
+            hop, hop_route = action
+            start = self.loop.time()
+        return self._response(hop, exchange)
+
+    def _response(self, hop: HTTPRequest, exchange: Exchange) -> HTTPResponse:
+        now = self.loop.time()
+        if exchange.first_byte is not None:
+            self.time_info["starttransfer"] = exchange.first_byte - self.enqueued
+        self.time_info["total"] = now - self.enqueued
+        headers = exchange.headers if hop.header_callback is None else HTTPHeaders()
+        return HTTPResponse(
+            self.request,
+            exchange.code,
+            reason=exchange.reason,
+            headers=headers,
+            buffer=io.BytesIO(exchange.body),
+            effective_url=hop.url,
+            request_time=now - self.enqueued,
+            start_time=self.start_wall,
+            time_info=self.time_info,
+        )
+
+    async def _hop(self, hop: HTTPRequest, hop_route: Route, start: float) -> Exchange:
+        """Exchange `hop` (answering auth challenges) and return the final exchange."""
+        client = self.client
+        request_timeout = hop.request_timeout
+        request_deadline = start + request_timeout if request_timeout else None
+        connect_timeout = hop.connect_timeout
+        connect_deadline = start + connect_timeout if connect_timeout else None
+        if request_deadline is not None and (
+            connect_deadline is None or request_deadline < connect_deadline
+        ):
+            connect_deadline = request_deadline
+        self._arm(request_deadline)
+        authorization = basic_credentials(hop)
+        proxy_authorization = basic_proxy_credentials(hop) if hop_route.via_proxy else None
+        answered: set[bool] = set()  # challenges answered (False: server, True: proxy)
+        fresh = False
+        streaming = hop.streaming_callback is not None
+
+        def decide(code: int, headers: HTTPHeaders) -> object:
+            return self._decide(hop, hop_route, code, headers, answered)
+
+        while True:
+            connection, reused = await self._acquire(hop, hop_route, fresh, connect_deadline)
+            headers = request_headers(hop, hop_route, authorization, proxy_authorization)
+            exchange = Exchange(
+                hop,
+                hop_route,
+                connection,
+                headers,
+                client._params[streaming],
+                client._body_limit(streaming),
+                decide,
+                reused,
+            )
+            self.phase = "during request"
+            try:
+                reusable = await exchange.run()
+            except StaleConnectionError:
+                connection.stream.close()
+                if fresh or hop.method not in IDEMPOTENT_METHODS or hop.body_producer:
+                    raise HTTPStreamClosedError(
+                        f"Connection closed by {exchange._where()} before the response "
+                        "(an idle keep-alive connection the server had closed)"
+                    ) from None
+                fresh = True
+                continue
+            except BaseException:
+                connection.stream.close()
+                raise
+            connection.requests += 1
+            if reusable:
+                client._pool.put(connection)
+            else:
+                connection.stream.close()
+            action = exchange.action
+            if isinstance(action, _Challenge):
+                answered.add(action.proxy)
+                if action.proxy:
+                    proxy_authorization = self._digest(hop, hop_route, action, proxy=True)
+                else:
+                    authorization = self._digest(hop, hop_route, action, proxy=False)
+                continue
+            return exchange
+
+    async def _acquire(
+        self, hop: HTTPRequest, hop_route: Route, fresh: bool, deadline: float | None
+    ) -> tuple[PooledConnection, bool]:
+        """An idle connection for `hop_route` (reused: True), or a new one."""
+        client = self.client
+        if not fresh:
+            connection = client._pool.take(hop_route.key)
+            if connection is not None:
+                self.time_info.setdefault("connect", 0.0)
+                return connection, True
+        self.phase = "while connecting"
+        began = self.loop.time()
+        timeout = None if deadline is None else max(0.0, deadline - began)
+        try:
+            stream = await client._connector.connect(hop_route, hop, timeout)
+        except TimeoutError as exc:
+            raise HTTPTimeoutError("Timeout while connecting") from exc
+        self.time_info["connect"] = self.loop.time() - began
+        return PooledConnection(stream, hop_route.key), False
+
+    def _decide(
+        self,
+        hop: HTTPRequest,
+        hop_route: Route,
+        code: int,
+        headers: HTTPHeaders,
+        answered: set[bool],
+    ) -> object:
+        """What to do with a response to `hop`, from its head (see `Exchange`)."""
+        if code in REDIRECT_CODES:
+            new = redirect_request(hop, code, headers.get("Location"))
+            if new is None:
+                return None
+            try:
+                new_route = route(new)
+            except ValueError:
+                return None  # e.g. a bad port: return the redirect itself
+            return _Redirect(new, new_route)
+        if (
+            code == 401
+            and False not in answered
+            and hop.auth_mode == "digest"
+            and hop.auth_username is not None
+        ):
+            challenge = find_digest_challenge(headers.get_list("WWW-Authenticate"))
+            if challenge is not None:
+                return _Challenge(False, challenge)
+        if (
+            code == 407
+            and True not in answered
+            and hop_route.via_proxy
+            and hop.proxy_auth_mode == "digest"
+            and hop.proxy_username is not None
+        ):
+            challenge = find_digest_challenge(headers.get_list("Proxy-Authenticate"))
+            if challenge is not None:
+                return _Challenge(True, challenge)
+        return None
+
+    @staticmethod
+    def _digest(hop: HTTPRequest, hop_route: Route, action: _Challenge, proxy: bool) -> str:
+        if proxy:
+            assert hop.proxy_username is not None
+            username, password = hop.proxy_username, hop.proxy_password or ""
+        else:
+            assert hop.auth_username is not None
+            username, password = hop.auth_username, hop.auth_password or ""
+        return digest_authorization(
+            action.challenge, username, password, hop.method, hop_route.target
+        )
