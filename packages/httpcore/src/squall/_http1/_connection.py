@@ -227,8 +227,12 @@ class HTTP1Connection(HTTPConnection):
             return
         if result is not None and not self._wait(result, self._start_body):
             return
-        self._start_body()
-        if self._reading:
+        if self._has_body:
+            self._start_body()
+            if self._reading:
+                self._pump()
+        elif not self._done and not self._detached:
+            self._reading = True
             self._pump()
 
     def _start_body(self) -> None:
@@ -337,7 +341,7 @@ class HTTP1Connection(HTTPConnection):
         server = self._server
         assert server is not None
         if self._has_body and self._body_timeout:
-            server._deadline.clear()
+            server._deadline.at = None
         delegate = self._delegate
         assert delegate is not None
         try:
@@ -345,7 +349,9 @@ class HTTP1Connection(HTTPConnection):
         except Exception as exc:
             self._delegate_failed(exc)
             return
-        self._maybe_done()
+        if self._write_flushed and not self._done:
+            self._done = True
+            server._request_done(self)
 
     # ------------------------------------------------------------------
     # Reading: the client side
@@ -402,7 +408,7 @@ class HTTP1Connection(HTTPConnection):
 
     def _on_response_head(self, head: ResponseHead) -> None:
         assert self._deadline is not None
-        self._deadline.clear()
+        self._deadline.at = None
         self._response_head = head
         code = head.code
         interim = 100 <= code < 200 and code != 101
@@ -641,15 +647,17 @@ class HTTP1Connection(HTTPConnection):
         if self._write_state != _IDLE:
             raise HTTPOutputError("write_headers() called twice")
         if self.is_client:
-            assert isinstance(start_line, RequestStartLine)
-            data = self._request_head_bytes(start_line, headers)
+            data = self._request_head_bytes(start_line, headers)  # type: ignore[arg-type]
         else:
-            assert isinstance(start_line, ResponseStartLine)
-            data = self._response_head_bytes(start_line, headers)
+            data = self._response_head_bytes(start_line, headers)  # type: ignore[arg-type]
         self._write_state = _WRITING
         if chunk:
             data += self._frame(chunk)
-        future = self._write(data)
+        try:
+            future = self.stream.write(data)
+        except StreamClosedError as exc:
+            future = _closed_future(self._loop, exc.real_error)
+        self._last_write = future
         if callback is not None:
             return _with_callback(future, callback)
         return future
@@ -658,9 +666,10 @@ class HTTP1Connection(HTTPConnection):
         head = self._request_head
         assert head is not None
         code = start_line.code
-        fields = serialize_fields(headers, skip_framing=code < 200 or code == 204)
+        block, content_length, transfer_encoding, connection = serialize_fields(
+            headers, code < 200 or code == 204
+        )
         version = head.version
-        connection = fields.connection
         disconnect = (
             self.no_keep_alive
             or not head.keep_alive
@@ -673,9 +682,9 @@ class HTTP1Connection(HTTPConnection):
             self._bodiless = True
             self._drop_body = head.method == "HEAD"
             self._switching = code == 101
-        elif fields.content_length is not None:
-            self._remaining = _parse_length(fields.content_length)
-        elif fields.transfer_encoding is not None:
+        elif content_length is not None:
+            self._remaining = _parse_length(content_length)
+        elif transfer_encoding is not None:
             pass  # the application frames the body itself
         elif version == "HTTP/1.1":
             self._chunking = True
@@ -691,26 +700,29 @@ class HTTP1Connection(HTTPConnection):
         reason = start_line.reason or reason_phrase(code)
         if "\r" in reason or "\n" in reason or "\0" in reason:
             raise HTTPOutputError("Unsafe reason phrase (CR, LF or NUL)")
-        # %d: the code may be an IntEnum (http.HTTPStatus).
-        head_text = "HTTP/1.1 %d %s\r\n%s%s\r\n" % (code, reason, fields.block, extra)  # noqa: UP031
-        return encode_head(head_text)
+        try:
+            # %d: the code may be an IntEnum (http.HTTPStatus).
+            return ("HTTP/1.1 %d %s\r\n%s%s\r\n" % (code, reason, block, extra)).encode(  # noqa: UP031
+                "latin-1"
+            )
+        except UnicodeEncodeError:
+            return encode_head(f"{reason}{block}")  # raises the HTTPOutputError
 
     def _request_head_bytes(self, start_line: RequestStartLine, headers: HTTPHeaders) -> bytes:
         method, path = start_line.method, start_line.path
         if _METHOD.fullmatch(method) is None or _TARGET.fullmatch(path) is None:
             raise HTTPOutputError(f"Invalid request line: {method[:32]!r} {path[:64]!r}")
-        fields = serialize_fields(headers, skip_framing=False)
+        block, content_length, transfer_encoding, connection = serialize_fields(headers, False)
         self._parser.set_request_method(method)
         extra = ""
-        if fields.content_length is not None:
-            self._remaining = _parse_length(fields.content_length)
-        elif fields.transfer_encoding is None and method in _BODY_METHODS:
+        if content_length is not None:
+            self._remaining = _parse_length(content_length)
+        elif transfer_encoding is None and method in _BODY_METHODS:
             self._chunking = True
             extra = "Transfer-Encoding: chunked\r\n"
-        connection = fields.connection
         if connection is not None and "close" in connection.lower():
             self._disconnect_on_finish = True
-        return encode_head(f"{method} {path} HTTP/1.1\r\n{fields.block}{extra}\r\n")
+        return encode_head(f"{method} {path} HTTP/1.1\r\n{block}{extra}\r\n")
 
     def write(
         self, chunk: bytes, callback: Callable[[], object] | None = None
@@ -820,7 +832,11 @@ class HTTP1Connection(HTTPConnection):
         future = self._last_write
         if future is None or future.done():
             self._write_flushed = True
-            self._maybe_done()
+            if (self._read_finished or self._abandoned) and not self._done:
+                self._done = True
+                server = self._server
+                assert server is not None
+                server._request_done(self)
         else:
             server = self._server
             assert server is not None

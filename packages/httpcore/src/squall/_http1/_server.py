@@ -251,6 +251,10 @@ class HTTPServer(TCPServer, Configurable, HTTPServerConnectionDelegate):
         start_request = self._delegate_start_request
         if start_request is not None:
             delegate = start_request(server_conn, request_conn)
+            # The application's delegate has seen this connection: it gets
+            # the connection's on_close too.
+            if isinstance(server_conn, HTTP1ServerConnection):
+                server_conn._app_saw = True
         else:
             delegate = _CallableAdapter(self.request_callback, request_conn, server_conn)  # type: ignore[arg-type]
         if self.xheaders:
@@ -260,6 +264,11 @@ class HTTPServer(TCPServer, Configurable, HTTPServerConnectionDelegate):
     def on_close(self, server_conn: object) -> None:
         if isinstance(server_conn, HTTP1ServerConnection):
             self._connections.discard(server_conn)
+        callback = self.request_callback
+        if getattr(server_conn, "_app_saw", False) and isinstance(
+            callback, HTTPServerConnectionDelegate
+        ):
+            callback.on_close(server_conn)
 
 
 class _CallableAdapter(HTTPMessageDelegate):

@@ -92,6 +92,7 @@ class HTTP1ServerConnection:
         self._eof = False
         self._head_started = False  # bytes of the next head have arrived
         self._discarded = 0
+        self._app_saw = False  # HTTPServer: its application's delegate started a request
 
     def start_serving(self, delegate: HTTPServerConnectionDelegate) -> None:
         """Starts serving requests on this connection.
@@ -162,9 +163,21 @@ class HTTP1ServerConnection:
             self._paused = False
             self.stream._resume_feeding()
         self._driving = True
+        parser = self._parser
         try:
-            while self._conn is None and not self._closed and self._next_request():
-                pass
+            while self._conn is None and not self._closed:
+                try:
+                    event = parser.next_event()
+                except ParseError as exc:
+                    self._reject(exc.status, exc)
+                    break
+                if event is None:
+                    break
+                if type(event) is not RequestHead:
+                    # EOF between requests: the client is done.
+                    self.close()
+                    break
+                self._start_request(event)
         finally:
             self._driving = False
         if (
@@ -178,26 +191,10 @@ class HTTP1ServerConnection:
             self._head_started = True
             self._deadline.set_in(self.params.header_timeout)
 
-    def _next_request(self) -> bool:
-        """Start serving the next request if its head is here.
-
-        Returns True if that request was answered completely (look for the
-        next one), False if there is nothing to do until more data arrives
-        or the application is done.
-        """
-        try:
-            event = self._parser.next_event()
-        except ParseError as exc:
-            self._reject(exc.status, exc)
-            return False
-        if event is None:
-            return False
-        if type(event) is not RequestHead:
-            # EOF between requests: the client is done.
-            self.close()
-            return False
+    def _start_request(self, head: RequestHead) -> None:
+        """Serve the request whose `head` has arrived (as far as it goes now)."""
         self._head_started = False
-        self._deadline.clear()
+        self._deadline.at = None
         conn = HTTP1Connection(self.stream, False, self.params, self.context)
         self._conn = conn
         try:
@@ -205,10 +202,8 @@ class HTTP1ServerConnection:
         except Exception:
             app_log.error("Uncaught exception in start_request (%s)", self.context, exc_info=True)
             self.close()
-            return False
-        conn._serve_request(self, delegate, event)
-        # Answered at once (the request loop cleared _conn), and still open?
-        return self._conn is not conn and not self._closed
+            return
+        conn._serve_request(self, delegate, head)
 
     def _run(self, function: Callable[..., None], *args: Any) -> None:
         """Run `function` (a step of the current request) inside the request loop."""
@@ -245,8 +240,15 @@ class HTTP1ServerConnection:
             return
         self._conn = None
         self._parser.start_next_message()
-        if self._idle_timeout is not None:
-            self._deadline.set_in(self._idle_timeout)
+        idle = self._idle_timeout
+        if idle is not None:
+            deadline = self._deadline
+            at = deadline.clock() + idle
+            armed_at = deadline.armed_at
+            if armed_at is not None and armed_at <= at:
+                deadline.at = at  # the armed timer re-arms itself for it
+            else:
+                deadline.set(at)
         if not self._driving:
             self._serve()
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import http
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from squall.httputil import HTTPHeaders, HTTPOutputError
 
@@ -63,17 +63,13 @@ def error_response(status: int) -> bytes:
     ).encode("latin-1")
 
 
-class Fields(NamedTuple):
-    """The serialized header fields and the ones that frame the body."""
-
-    #: ``"Name: value\r\n"`` for every field written, in order.
-    block: str
-    content_length: str | None
-    transfer_encoding: str | None
-    connection: str | None
+#: What `serialize_fields` returns: ``"Name: value\r\n"`` for every field
+#: written, in order; then the values of Content-Length, Transfer-Encoding and
+#: Connection (None when absent).  A plain tuple: this runs on every response.
+Fields = tuple[str, str | None, str | None, str | None]
 
 
-def serialize_fields(headers: Mapping[str, str] | HTTPHeaders, *, skip_framing: bool) -> Fields:
+def serialize_fields(headers: Mapping[str, str] | HTTPHeaders, skip_framing: bool) -> Fields:
     """Serialize `headers` and pick out Content-Length, Transfer-Encoding and Connection.
 
     `headers` is an `HTTPHeaders` (every value of a repeated field is
@@ -85,15 +81,18 @@ def serialize_fields(headers: Mapping[str, str] | HTTPHeaders, *, skip_framing: 
         CR, LF or NUL.
     """
     pairs: Iterable[tuple[str, str]]
-    if isinstance(headers, HTTPHeaders):
+    if type(headers) is HTTPHeaders or isinstance(headers, HTTPHeaders):
         joined: Mapping[str, str] = headers._dict
         # Most headers have no repeated field: the dict is the field list.
         pairs = headers.get_all() if headers._lists else joined.items()
     else:
         joined = {_canonical(name): value for name, value in headers.items()}
         pairs = joined.items()
-    content_length = joined.get("Content-Length")
-    transfer_encoding = joined.get("Transfer-Encoding")
+    # (`in` then [] rather than .get(): no call, as this runs per response.)
+    content_length = joined["Content-Length"] if "Content-Length" in joined else None  # noqa: SIM401
+    transfer_encoding = (
+        joined["Transfer-Encoding"] if "Transfer-Encoding" in joined else None  # noqa: SIM401
+    )
     if skip_framing and (content_length is not None or transfer_encoding is not None):
         pairs = [
             (name, value)
@@ -110,7 +109,8 @@ def serialize_fields(headers: Mapping[str, str] | HTTPHeaders, *, skip_framing: 
         _raise_bad_field(lines)
     if count and (_TOKEN.fullmatch("".join(joined)) is None or "" in joined):
         _raise_bad_field(lines)
-    return Fields(block, content_length, transfer_encoding, joined.get("Connection"))
+    connection = joined["Connection"] if "Connection" in joined else None  # noqa: SIM401
+    return block, content_length, transfer_encoding, connection
 
 
 def _canonical(name: str) -> str:
