@@ -183,7 +183,7 @@ class BaseIOStream(Reading, Writing):
             return
         if self._writable:
             transport.set_write_buffer_limits(high=self._WRITE_HIGH_WATER, low=0)
-        if self._reading_paused:
+        if self._reading_paused or self._held:
             transport.pause_reading()
         pending, self._pending_writes = self._pending_writes, []
         for data in pending:

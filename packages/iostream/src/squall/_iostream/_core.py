@@ -62,7 +62,8 @@ class StreamCore:
     _writable: bool  # False for a read-only pipe
     _closed: bool
     _eof: bool  # the peer will send nothing more
-    _reading_paused: bool
+    _reading_paused: bool  # at max_buffer_size, or by a feeding protocol
+    _held: bool  # not reading ahead while nobody reads (see _receiving)
 
     # Receiving (see _receiving): the unread bytes are _block[_pos:_end].
     _block: bytearray

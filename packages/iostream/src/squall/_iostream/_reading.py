@@ -265,6 +265,7 @@ class Reading(Receiving):
             # does when the peer's EOF arrives during the read.
             self.close()
             return future
+        self._release_hold()  # a read waits for data
         unread = self._end - self._pos
         if unread >= self.max_buffer_size:
             self._buffer_full()

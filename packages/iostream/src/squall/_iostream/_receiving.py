@@ -84,6 +84,7 @@ class Receiving(StreamCore):
         self._free_blocks = spare_blocks()
         self._direct = False
         self._sink = None
+        self._held = False
 
     # -- the protocol's receive events ----------------------------------------
 
@@ -118,6 +119,13 @@ class Receiving(StreamCore):
                 self._buffer_full()
             elif len(self._block) > _TRIM_RATIO * unread:
                 self._trim()
+            elif unread >= MIN_RECEIVE and len(self._block) - self._end < MIN_RECEIVE:
+                future = self._read_future
+                if future is None or future.done():
+                    # Nobody is reading yet and the block is full: uvloop
+                    # would receive again at once, and making room would
+                    # move or grow all of this.  Wait for the reader first.
+                    self._hold()
 
     def _on_data(self, data: bytes) -> None:
         """`data` has been received (``data_received``: pipes, fd transports)."""
@@ -245,15 +253,14 @@ class Receiving(StreamCore):
             self._drop_block()
         else:
             self._pos = end
-        if self._reading_paused or self._eof:
+        if self._reading_paused or self._held or self._eof:
             self._after_consume()
 
     def _after_consume(self) -> None:
         if self._reading_paused and self._buffered() < self.max_buffer_size:
-            self._reading_paused = False
-            transport = self._transport
-            if transport is not None and not self._closed:
-                transport.resume_reading()
+            self._resume_receiving()
+        if self._held and self._buffered() < MIN_RECEIVE:
+            self._release_hold()
         if (
             self._eof
             and not self._buffered()
@@ -268,13 +275,50 @@ class Receiving(StreamCore):
         if self._read_future is None and not self._buffered():
             self.close()
 
+    # -- flow control ------------------------------------------------------------
+    #
+    # The transport reads while neither _reading_paused (the unread data
+    # reached max_buffer_size, or a feeding protocol paused) nor _held
+    # (nobody is reading and a block's worth is unread) is set.
+
     def _pause_receiving(self) -> None:
-        """Stop the transport reading (the read buffer is full)."""
+        """Stop the transport reading until `_resume_receiving`."""
         if not self._reading_paused and not self._closed:
             self._reading_paused = True
-            transport = self._transport
-            if transport is not None:
-                transport.pause_reading()
+            if not self._held:
+                self._pause_transport()
+
+    def _resume_receiving(self) -> None:
+        if self._reading_paused:
+            self._reading_paused = False
+            if not self._held:
+                self._resume_transport()
+
+    def _hold(self) -> None:
+        """Receive no more until the unread data is read, a read waits, or the next iteration."""
+        if not self._held and not self._closed:
+            self._held = True
+            if not self._reading_paused:
+                self._pause_transport()
+            # Only for this iteration: a stream nobody reads still buffers
+            # up to max_buffer_size, a receive per iteration.
+            self._loop.call_soon(self._release_hold)
+
+    def _release_hold(self) -> None:
+        if self._held:
+            self._held = False
+            if not self._reading_paused:
+                self._resume_transport()
+
+    def _pause_transport(self) -> None:
+        transport = self._transport
+        if transport is not None:
+            transport.pause_reading()
+
+    def _resume_transport(self) -> None:
+        transport = self._transport
+        if transport is not None and not self._closed:
+            transport.resume_reading()
 
     # -- feeding: the protocol layers' direct path ------------------------------
 
@@ -293,6 +337,7 @@ class Receiving(StreamCore):
         self._sink = sink
         if self._buffered():
             sink(self._take(self._end))
+        self._release_hold()
         if self._eof and self._sink is sink and not self._closed:
             sink(b"")
 
@@ -306,8 +351,4 @@ class Receiving(StreamCore):
 
     def _resume_feeding(self) -> None:
         """Receive again after `_pause_feeding`."""
-        if self._reading_paused:
-            self._reading_paused = False
-            transport = self._transport
-            if transport is not None and not self._closed:
-                transport.resume_reading()
+        self._resume_receiving()
