@@ -13,12 +13,11 @@ import asyncio
 import socket
 import ssl
 
-from squall._http1._connection import HTTP1Connection
-from squall._http1._params import HTTP1ConnectionParameters
 from squall._httpclient._auth import digest_authorization, find_digest_challenge
 from squall._httpclient._errors import TRANSPORT_ERROR, HTTPClientError, HTTPStreamClosedError
 from squall._httpclient._request import HTTPRequest
 from squall._httpclient._route import Route, basic_proxy_credentials
+from squall.http1connection import HTTP1Connection, HTTP1ConnectionParameters
 from squall.httputil import (
     HTTPHeaders,
     HTTPInputError,

@@ -23,9 +23,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from squall._http1._connection import HTTP1Connection
 from squall._http1._decompress import BodyTooLargeError as ConnectionBodyTooLargeError
-from squall._http1._params import HTTP1ConnectionParameters
 from squall._httpclient._decode import (
     BodyTooLargeError,
     ContentDecoder,
@@ -36,6 +34,7 @@ from squall._httpclient._errors import TRANSPORT_ERROR, HTTPClientError, HTTPStr
 from squall._httpclient._pool import PooledConnection
 from squall._httpclient._request import HTTPRequest
 from squall._httpclient._route import Route
+from squall.http1connection import HTTP1Connection, HTTP1ConnectionParameters
 from squall.httputil import (
     HTTPHeaders,
     HTTPInputError,

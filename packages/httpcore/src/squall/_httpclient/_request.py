@@ -147,7 +147,7 @@ class HTTPRequest:
         ssl_options: Any = None,
     ) -> None:
         self.headers = headers  # the setter converts
-        if if_modified_since:
+        if if_modified_since is not None:
             self.headers["If-Modified-Since"] = format_timestamp(if_modified_since)
         self.proxy_host = proxy_host
         self.proxy_port = proxy_port

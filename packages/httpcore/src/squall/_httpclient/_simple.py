@@ -33,7 +33,6 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from squall._http1._params import HTTP1ConnectionParameters
 from squall._httpclient._auth import DigestChallenge, digest_authorization, find_digest_challenge
 from squall._httpclient._client import AsyncHTTPClient
 from squall._httpclient._connect import Connector
@@ -56,6 +55,7 @@ from squall._httpclient._route import (
     route,
     validate,
 )
+from squall.http1connection import HTTP1ConnectionParameters
 from squall.httputil import HTTPHeaders
 from squall.netutil import OverrideResolver, Resolver
 from squall.tcpclient import TCPClient

@@ -1,0 +1,1292 @@
+"""Behavioural tests of squall.simple_httpclient over loopback.
+
+The peers are scripted servers on the test's own event loop (asyncio
+streams): an origin whose handler sees each parsed request and writes any
+bytes it likes (so malformed, truncated and reset responses are exact), and
+a forward proxy (absolute-form requests and CONNECT tunnels).  The origin
+counts connections: that is how keep-alive reuse is observed.  A few tests
+run against squall's own HTTPServer.  No timed assertions; every wait is
+bounded (short timeouts make the timeout tests fail fast).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import gzip
+import os
+import socket
+import ssl
+import struct
+import urllib.parse
+import zlib
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from squall.httpclient import AsyncHTTPClient, HTTPClientError, HTTPResponse
+from squall.ioloop import IOLoop
+from squall.netutil import Resolver
+from squall.simple_httpclient import (
+    HTTPStreamClosedError,
+    HTTPTimeoutError,
+    SimpleAsyncHTTPClient,
+)
+
+# ---------------------------------------------------------------------------
+# Peers
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Request:
+    """A request as the server received it."""
+
+    method: str
+    target: str
+    version: str
+    headers: dict[str, str]  # names lower-cased; repeated fields joined with ", "
+    body: bytes
+    connection: int  # the number of the connection it came on (1, 2, ...)
+    raw_head: bytes = b""
+    chunked: bool = False
+    header_list: list[tuple[str, str]] = field(default_factory=list)
+
+
+def response(
+    code: int = 200,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    reason: str | None = None,
+    length: bool = True,
+) -> bytes:
+    """Build a response; ``Content-Length`` is added unless `length` is false."""
+    phrases = {200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanently",
+               302: "Found", 303: "See Other", 304: "Not Modified", 307: "Temporary Redirect",
+               308: "Permanent Redirect", 401: "Unauthorized", 404: "Not Found",
+               407: "Proxy Authentication Required", 417: "Expectation Failed",
+               500: "Internal Server Error"}  # fmt: skip
+    lines = [f"HTTP/1.1 {code} {reason if reason is not None else phrases.get(code, 'X')}"]
+    fields = dict(headers or {})
+    if length and code not in (204, 304) and "Content-Length" not in fields:
+        fields["Content-Length"] = str(len(body))
+    lines += [f"{name}: {value}" for name, value in fields.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+#: ``handler(request, writer)``: answer `request`; return False to close the
+#: connection afterwards (True to keep reading requests on it).
+Handler = Callable[[Request, asyncio.StreamWriter], Awaitable[bool]]
+
+
+async def read_request(
+    reader: asyncio.StreamReader,
+    number: int,
+    expect_continue: Callable[[Request], Awaitable[None]] | None = None,
+) -> Request | None:
+    """Read one request (None at a clean EOF)."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError:
+        return None
+    lines = head.decode("latin-1").split("\r\n")
+    method, target, version = lines[0].split(" ", 2)
+    header_list = []
+    for line in lines[1:]:
+        if line:
+            name, _, value = line.partition(":")
+            header_list.append((name, value.strip()))
+    headers: dict[str, str] = {}
+    for name, value in header_list:
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    request = Request(method, target, version, headers, b"", number, head, header_list=header_list)
+    if headers.get("expect", "").lower() == "100-continue" and expect_continue is not None:
+        await expect_continue(request)
+    if "content-length" in headers:
+        request.body = await reader.readexactly(int(headers["content-length"]))
+    elif headers.get("transfer-encoding", "").lower() == "chunked":
+        request.chunked = True
+        body = b""
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            if size == 0:
+                await reader.readuntil(b"\r\n")  # no trailers
+                break
+            body += await reader.readexactly(size)
+            await reader.readexactly(2)
+        request.body = body
+    return request
+
+
+class Server:
+    """An HTTP/1.1 origin server on loopback, driven by `handler`.
+
+    `connections` counts accepted connections, `requests` lists every
+    request.  With `ssl_context` it speaks TLS.
+    """
+
+    def __init__(
+        self,
+        handler: Handler,
+        ssl_context: ssl.SSLContext | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self.handler = handler
+        self.ssl_context = ssl_context
+        self.host = host
+        self.connections = 0
+        self.open_connections = 0
+        self.max_open = 0
+        self.requests: list[Request] = []
+        self.writers: set[asyncio.StreamWriter] = set()
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.continue_hook: Callable[[Request, asyncio.StreamWriter], Awaitable[None]] | None = (
+            None
+        )
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> Server:
+        self._server = await asyncio.start_server(self._serve, self.host, 0, ssl=self.ssl_context)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def url(self, path: str = "/", scheme: str | None = None, host: str | None = None) -> str:
+        scheme = scheme or ("https" if self.ssl_context else "http")
+        host = host or self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{scheme}://{host}:{self.port}{path}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        number = self.connections
+        self.tasks.add(asyncio.current_task())  # type: ignore[arg-type]
+        self.open_connections += 1
+        self.max_open = max(self.max_open, self.open_connections)
+        self.writers.add(writer)
+
+        async def on_continue(request: Request) -> None:
+            if self.continue_hook is not None:
+                await self.continue_hook(request, writer)
+            else:
+                writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+        try:
+            while True:
+                request = await read_request(reader, number, on_continue)
+                if request is None:
+                    break
+                self.requests.append(request)
+                if not await self.handler(request, writer):
+                    break
+                await writer.drain()
+                if request.headers.get("connection", "").lower() == "close":
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+            pass
+        finally:
+            self.open_connections -= 1
+            self.writers.discard(writer)
+            await close_writer(writer)
+
+    async def close(self) -> None:
+        for writer in list(self.writers):
+            writer.close()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        await settle_tasks(self.tasks)
+
+
+async def settle_tasks(tasks: set[asyncio.Task[Any]]) -> None:
+    """Let connection handlers end (cancelling those that do not, within bounds)."""
+    pending = {task for task in tasks if not task.done()}
+    if pending:
+        # Handlers that wait for nothing in particular (never_answer) are
+        # cancelled after a short grace.
+        _, pending = await asyncio.wait(pending, timeout=0.2)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=5)
+
+
+async def close_writer(writer: asyncio.StreamWriter) -> None:
+    if not writer.is_closing():
+        writer.close()
+    try:
+        await asyncio.wait_for(writer.wait_closed(), 5)
+    except (TimeoutError, ConnectionError, ssl.SSLError, OSError):
+        pass
+
+
+def reset(writer: asyncio.StreamWriter) -> None:
+    """Close the connection with a TCP RST (SO_LINGER 0)."""
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+class Proxy:
+    """A forward HTTP proxy on loopback: absolute-form requests and CONNECT tunnels.
+
+    With `credentials` ("user:password"), requests need Basic
+    ``Proxy-Authorization`` (407 otherwise).  `requests` lists the request
+    lines received; `tunnels` the CONNECT targets.
+    """
+
+    def __init__(self, credentials: str | None = None) -> None:
+        self.credentials = credentials
+        self.requests: list[Request] = []
+        self.tunnels: list[str] = []
+        self.connections = 0
+        self._server: asyncio.Server | None = None
+        self.port = 0
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> Proxy:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def _authorized(self, request: Request) -> bool:
+        if self.credentials is None:
+            return True
+        expected = "Basic " + base64.b64encode(self.credentials.encode()).decode()
+        return request.headers.get("proxy-authorization") == expected
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self.tasks.add(asyncio.current_task())  # type: ignore[arg-type]
+        self.writers.add(writer)
+        try:
+            while True:
+                request = await read_request(reader, self.connections)
+                if request is None:
+                    return
+                self.requests.append(request)
+                if not self._authorized(request):
+                    writer.write(response(407, b"auth", {"Proxy-Authenticate": 'Basic realm="p"'}))
+                    await writer.drain()
+                    continue
+                if request.method == "CONNECT":
+                    self.tunnels.append(request.target)
+                    host, _, port = request.target.rpartition(":")
+                    upstream_reader, upstream_writer = await asyncio.open_connection(
+                        host.strip("[]"), int(port)
+                    )
+                    writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    await writer.drain()
+                    await asyncio.gather(
+                        _pipe(reader, upstream_writer), _pipe(upstream_reader, writer)
+                    )
+                    return
+                await self._forward(request, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self.writers.discard(writer)
+            await close_writer(writer)
+
+    async def _forward(self, request: Request, writer: asyncio.StreamWriter) -> None:
+        url = urllib.parse.urlsplit(request.target)
+        upstream_reader, upstream_writer = await asyncio.open_connection(
+            url.hostname, url.port or 80
+        )
+        try:
+            path = url.path + (f"?{url.query}" if url.query else "")
+            head = [f"{request.method} {path} HTTP/1.1"]
+            head += [
+                f"{name}: {value}"
+                for name, value in request.header_list
+                if name.lower() not in ("proxy-authorization", "connection")
+            ]
+            head.append("Connection: close")
+            if request.body and "content-length" not in request.headers:
+                head.append(f"Content-Length: {len(request.body)}")
+            upstream_writer.write(
+                ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + request.body
+            )
+            await upstream_writer.drain()
+            answer = await upstream_reader.read()  # until the origin closes
+            writer.write(answer)
+            await writer.drain()
+        finally:
+            await close_writer(upstream_writer)
+
+    async def close(self) -> None:
+        for writer in list(self.writers):
+            writer.close()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        await settle_tasks(self.tasks)
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        await close_writer(writer)
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------
+
+
+def run(io_loop: IOLoop, func: Callable[[], Awaitable[Any]], timeout: float = 30) -> Any:
+    return io_loop.run_sync(func, timeout=timeout)
+
+
+def answer(*replies: bytes | Callable[[Request], bytes]) -> Handler:
+    """A handler answering the requests with `replies` in turn (the last one repeats)."""
+    count = 0
+
+    async def handler(request: Request, writer: asyncio.StreamWriter) -> bool:
+        nonlocal count
+        reply = replies[min(count, len(replies) - 1)]
+        count += 1
+        writer.write(reply(request) if callable(reply) else reply)
+        return True
+
+    return handler
+
+
+def echo(request: Request) -> bytes:
+    """A response whose body describes the request."""
+    lines = [f"{request.method} {request.target}"]
+    lines += [f"{name}: {value}" for name, value in request.header_list]
+    lines += ["", request.body.decode("latin-1")]
+    return response(200, "\n".join(lines).encode("latin-1"))
+
+
+class Harness:
+    """A client and the peers of one test, closed together."""
+
+    def __init__(self) -> None:
+        self.clients: list[AsyncHTTPClient] = []
+        self.peers: list[Server | Proxy] = []
+
+    def client(self, **kwargs: Any) -> SimpleAsyncHTTPClient:
+        client = SimpleAsyncHTTPClient(force_instance=True, **kwargs)
+        self.clients.append(client)
+        return client
+
+    async def server(self, handler: Handler, **kwargs: Any) -> Server:
+        server = await Server(handler, **kwargs).start()
+        self.peers.append(server)
+        return server
+
+    async def proxy(self, **kwargs: Any) -> Proxy:
+        proxy = await Proxy(**kwargs).start()
+        self.peers.append(proxy)
+        return proxy
+
+    async def close(self) -> None:
+        for client in self.clients:
+            client.close()
+        for peer in self.peers:
+            await peer.close()
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+
+@pytest.fixture
+def harness(io_loop: IOLoop) -> Iterator[Harness]:
+    h = Harness()
+    try:
+        yield h
+    finally:
+        io_loop.run_sync(h.close, timeout=30)
+
+
+async def fetch(client: AsyncHTTPClient, url: str, **kwargs: Any) -> HTTPResponse:
+    return await asyncio.wait_for(client.fetch(url, **kwargs), 20)
+
+
+async def fetch_error(client: AsyncHTTPClient, url: str, **kwargs: Any) -> HTTPClientError:
+    with pytest.raises(HTTPClientError) as info:
+        await fetch(client, url, **kwargs)
+    return info.value
+
+
+# ---------------------------------------------------------------------------
+# Basics
+# ---------------------------------------------------------------------------
+
+
+def test_get(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(answer(response(200, b"hello", {"X-A": "1"})))
+        client = harness.client()
+        result = await fetch(client, server.url("/path?q=1"))
+        assert result.code == 200
+        assert result.reason == "OK"
+        assert result.body == b"hello"
+        assert result.buffer is not None
+        assert result.buffer.getvalue() == b"hello"
+        assert result.headers["X-A"] == "1"
+        assert result.effective_url == server.url("/path?q=1")
+        assert result.error is None
+        assert result.request_time is not None
+        assert result.request_time >= 0
+        assert result.start_time is not None
+        assert {"queue", "connect", "total"} <= set(result.time_info)
+        request = server.requests[0]
+        assert (request.method, request.target, request.version) == (
+            "GET",
+            "/path?q=1",
+            "HTTP/1.1",
+        )
+        assert request.headers["host"] == f"127.0.0.1:{server.port}"
+        assert request.headers["user-agent"].startswith("squall")
+        assert request.headers["accept-encoding"] == "gzip, deflate"
+        assert "connection" not in request.headers  # HTTP/1.1 keeps it alive by default
+
+    run(io_loop, f)
+
+
+def test_request_options_on_the_wire(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(answer(echo))
+        client = harness.client()
+        await fetch(
+            client,
+            server.url("/caf\u00e9 x?a=\u00e9#fragment"),
+            user_agent="Agent/2",
+            headers={"X-Custom": "v", "Accept-Encoding": "identity"},
+            if_modified_since=0,
+        )
+        request = server.requests[0]
+        assert request.target == "/caf%C3%A9%20x?a=%C3%A9"
+        assert request.headers["user-agent"] == "Agent/2"
+        assert request.headers["x-custom"] == "v"
+        assert request.headers["accept-encoding"] == "identity"
+        assert request.headers["if-modified-since"] == "Thu, 01 Jan 1970 00:00:00 GMT"
+        await fetch(
+            client, server.url("/"), decompress_response=False, headers={"Host": "h.example"}
+        )
+        assert "accept-encoding" not in server.requests[1].headers
+        assert server.requests[1].headers["host"] == "h.example"
+
+    run(io_loop, f)
+
+
+def test_post_put_patch_bodies(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(answer(echo))
+        client = harness.client()
+        for method in ("POST", "PUT", "PATCH"):
+            await fetch(client, server.url("/"), method=method, body="d\u00e9ta")
+        await fetch(client, server.url("/"), method="POST", body=b"")
+        bodies = [(r.method, r.body, r.headers.get("content-length")) for r in server.requests]
+        assert bodies == [
+            ("POST", "d\u00e9ta".encode(), "5"),
+            ("PUT", "d\u00e9ta".encode(), "5"),
+            ("PATCH", "d\u00e9ta".encode(), "5"),
+            ("POST", b"", "0"),
+        ]
+        assert server.connections == 1
+
+    run(io_loop, f)
+
+
+def test_invalid_requests_raise_value_error(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        client = harness.client()
+        bad: list[tuple[str, dict[str, Any]]] = [
+            ("ftp://example.com/", {}),
+            ("http:///nohost", {}),
+            ("http://example.com:99999/", {}),
+            ("http://example.com/", {"method": "GET", "body": b"x"}),
+            ("http://example.com/", {"method": "POST"}),
+            ("http://example.com/", {"method": "FROB"}),
+            ("http://example.com/", {"method": "G T", "allow_nonstandard_methods": True}),
+            ("http://example.com/", {"headers": {"X-A": "a\r\nX-Injected: 1"}}),
+            ("http://example.com/", {"headers": {"Bad Name": "v"}}),
+            ("http://example.com/", {"auth_mode": "ntlm", "auth_username": "u"}),
+            ("http://example.com/", {"proxy_host": "127.0.0.1"}),
+            ("http://example.com/", {"user_agent": "a\nb"}),
+        ]
+        for url, kwargs in bad:
+            with pytest.raises(ValueError):
+                await fetch(client, url, **kwargs)
+            with pytest.raises(ValueError):
+                await fetch(client, url, raise_error=False, **kwargs)
+
+    run(io_loop, f)
+
+
+def test_nonstandard_methods_allowed(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(answer(echo))
+        client = harness.client()
+        await fetch(client, server.url("/"), method="PROPFIND", allow_nonstandard_methods=True)
+        await fetch(
+            client, server.url("/"), method="DELETE", body=b"x", allow_nonstandard_methods=True
+        )
+        await fetch(client, server.url("/"), method="POST", allow_nonstandard_methods=True)
+        assert [(r.method, r.body) for r in server.requests] == [
+            ("PROPFIND", b""),
+            ("DELETE", b"x"),
+            ("POST", b""),
+        ]
+
+    run(io_loop, f)
+
+
+def test_error_status_and_raise_error(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(answer(response(404, b"missing")))
+        client = harness.client()
+        error = await fetch_error(client, server.url("/"))
+        assert error.code == 404
+        assert error.response is not None
+        assert error.response.body == b"missing"
+        result = await fetch(client, server.url("/"), raise_error=False)
+        assert result.code == 404
+        assert isinstance(result.error, HTTPClientError)
+
+    run(io_loop, f)
+
+
+def test_head_204_304(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(
+            answer(
+                response(200, b"", {"Content-Length": "1000"}),
+                response(204),
+                response(304, headers={"ETag": '"x"'}),
+                response(200, b"after"),
+            )
+        )
+        client = harness.client()
+        head = await fetch(client, server.url("/"), method="HEAD")
+        assert head.body == b""
+        assert head.headers["Content-Length"] == "1000"
+        assert (await fetch(client, server.url("/"))).code == 204
+        not_modified = await fetch(client, server.url("/"), raise_error=False)
+        assert not_modified.code == 304
+        assert (await fetch(client, server.url("/"))).body == b"after"
+        assert server.connections == 1
+
+    run(io_loop, f)
+
+
+def test_interim_responses_are_skipped(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(
+            answer(b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + response(200, b"ok"))
+        )
+        client = harness.client()
+        result = await fetch(client, server.url("/"))
+        assert (result.code, result.body) == (200, b"ok")
+
+    run(io_loop, f)
+
+
+def test_module_surface() -> None:
+    import squall.simple_httpclient as module
+
+    assert module.__all__ == sorted(module.__all__)
+    assert issubclass(HTTPTimeoutError, HTTPClientError)
+    assert issubclass(HTTPStreamClosedError, HTTPClientError)
+    assert HTTPTimeoutError("x").code == 599
+    assert AsyncHTTPClient.configured_class() is SimpleAsyncHTTPClient
+
+
+# ---------------------------------------------------------------------------
+# Keep-alive, the pool and max_clients
+# ---------------------------------------------------------------------------
+
+
+def test_sequential_requests_share_one_connection(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(answer(echo))
+        client = harness.client()
+        for i in range(5):
+            result = await fetch(client, server.url(f"/{i}"))
+            assert result.body.startswith(f"GET /{i}".encode())
+        assert server.connections == 1
+        assert [r.connection for r in server.requests] == [1] * 5
+
+    run(io_loop, f)
+
+
+def test_connections_are_per_host_and_port(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        one = await harness.server(answer(echo))
+        two = await harness.server(answer(echo))
+        client = harness.client()
+        for _ in range(2):
+            await fetch(client, one.url())
+            await fetch(client, two.url())
+            # "localhost" is another host name for the pool (and the Host field).
+            await fetch(client, one.url(host="localhost"), allow_ipv6=False)
+        assert one.connections == 2
+        assert two.connections == 1
+
+    run(io_loop, f)
+
+
+def test_connection_close_is_honoured(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(
+            answer(response(200, b"a", {"Connection": "close"}), response(200, b"b"))
+        )
+        client = harness.client()
+        assert (await fetch(client, server.url())).body == b"a"
+        assert (await fetch(client, server.url())).body == b"b"
+        assert server.connections == 2
+        # The client's own Connection: close (on the second connection).
+        await fetch(client, server.url(), headers={"Connection": "close"})
+        await fetch(client, server.url())
+        assert server.connections == 3
+        assert [r.connection for r in server.requests] == [1, 2, 2, 3]
+
+    run(io_loop, f)
+
+
+def test_http10_response_read_until_close(io_loop: IOLoop, harness: Harness) -> None:
+    async def handler(request: Request, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.0 200 OK\r\nX-Old: 1\r\n\r\nuntil the end")
+        return False
+
+    async def f() -> None:
+        server = await harness.server(handler)
+        client = harness.client()
+        result = await fetch(client, server.url())
+        assert result.body == b"until the end"
+        assert (await fetch(client, server.url())).body == b"until the end"
+        assert server.connections == 2
+
+    run(io_loop, f)
+
+
+def test_idle_connection_closed_by_server_is_not_reused(io_loop: IOLoop, harness: Harness) -> None:
+    async def handler(request: Request, writer: asyncio.StreamWriter) -> bool:
+        writer.write(response(200, b"x"))
+        await writer.drain()
+        return False  # close after answering, without saying so
+
+    async def f() -> None:
+        server = await harness.server(handler)
+        client = harness.client()
+        await fetch(client, server.url())
+        # Wait until the client has seen the EOF and dropped the connection.
+        for _ in range(200):
+            if len(client._pool) == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert len(client._pool) == 0
+        await fetch(client, server.url())
+        assert server.connections == 2
+
+    run(io_loop, f)
+
+
+def stale_after_first(count: list[int]) -> Handler:
+    """Answer the first request of each connection; close at the second without answering."""
+
+    async def handler(request: Request, writer: asyncio.StreamWriter) -> bool:
+        count[0] += 1
+        if request.connection in count[1:]:
+            return False  # the race: the server closes the idle connection
+        count.append(request.connection)
+        writer.write(response(200, f"answer {count[0]}".encode()))
+        return True
+
+    return handler
+
+
+def test_stale_connection_retried_for_idempotent_requests(
+    io_loop: IOLoop, harness: Harness
+) -> None:
+    async def f() -> None:
+        state = [0]
+        server = await harness.server(stale_after_first(state))
+        client = harness.client()
+        await fetch(client, server.url())
+        result = await fetch(client, server.url())  # on the stale connection, then a new one
+        assert result.code == 200
+        assert server.connections == 2
+        put = await fetch(client, server.url(), method="PUT", body=b"idempotent")
+        assert put.code == 200
+        assert server.connections == 3
+
+    run(io_loop, f)
+
+
+def test_stale_connection_fails_non_idempotent_requests(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(stale_after_first([0]))
+        client = harness.client()
+        await fetch(client, server.url())
+        error = await fetch_error(client, server.url(), method="POST", body=b"once")
+        assert isinstance(error, HTTPStreamClosedError)
+        assert error.code == 599
+        assert server.connections == 1  # not retried
+        assert (await fetch(client, server.url())).code == 200  # and the client goes on
+
+    run(io_loop, f)
+
+
+def test_max_clients_bounds_connections_and_reports_queue_time(
+    io_loop: IOLoop, harness: Harness
+) -> None:
+    release = asyncio.Event()
+
+    async def handler(request: Request, writer: asyncio.StreamWriter) -> bool:
+        await asyncio.wait_for(release.wait(), 10)
+        writer.write(response(200, request.target.encode()))
+        return True
+
+    async def f() -> None:
+        server = await harness.server(handler)
+        client = harness.client(max_clients=2)
+        futures = [client.fetch(server.url(f"/{i}")) for i in range(6)]
+        for _ in range(100):
+            if len(server.requests) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert len(client.active) == 2
+        assert len(client.queue) == 4
+        release.set()
+        results = await asyncio.wait_for(asyncio.gather(*futures), 20)
+        assert sorted(r.body for r in results) == [f"/{i}".encode() for i in range(6)]
+        assert server.max_open <= 2
+        assert server.connections == 2
+        assert all(r.time_info["queue"] >= 0 for r in results)
+        assert max(r.time_info["queue"] for r in results) > 0
+
+    run(io_loop, f)
+
+
+def test_pool_bound(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        servers = [await harness.server(answer(echo)) for _ in range(3)]
+        client = harness.client(max_idle_connections=2)
+        for server in servers:
+            await fetch(client, server.url())
+        assert len(client._pool) == 2
+        await fetch(client, servers[0].url())  # evicted: a new connection
+        await fetch(client, servers[2].url())  # kept: reused
+        assert [s.connections for s in servers] == [2, 1, 1]
+        off = harness.client(max_idle_connections=0)
+        await fetch(off, servers[1].url())
+        await fetch(off, servers[1].url())
+        assert servers[1].connections == 3
+
+    run(io_loop, f)
+
+
+def test_shared_instance_and_configure(io_loop: IOLoop, harness: Harness) -> None:
+    saved = AsyncHTTPClient._save_configuration()
+    try:
+        AsyncHTTPClient.configure("simple", max_clients=3, defaults={"user_agent": "Configured"})
+
+        async def f() -> None:
+            server = await harness.server(answer(echo))
+            client = AsyncHTTPClient()
+            try:
+                assert isinstance(client, SimpleAsyncHTTPClient)
+                assert client.max_clients == 3
+                assert client is AsyncHTTPClient()
+                await fetch(client, server.url())
+                assert server.requests[0].headers["user-agent"] == "Configured"
+            finally:
+                client.close()
+
+        run(io_loop, f)
+    finally:
+        AsyncHTTPClient._restore_configuration(saved)
+
+
+# ---------------------------------------------------------------------------
+# Redirects
+# ---------------------------------------------------------------------------
+
+
+def redirecting(
+    code: int, location: str, final: bytes | Callable[[Request], bytes] = echo
+) -> Handler:
+    """Redirect "/start" to `location`; answer everything else with `final`."""
+
+    async def handler(request: Request, writer: asyncio.StreamWriter) -> bool:
+        if request.target == "/start":
+            writer.write(response(code, b"moved", {"Location": location}))
+        else:
+            writer.write(final(request) if callable(final) else final)
+        return True
+
+    return handler
+
+
+@pytest.mark.parametrize("code", [301, 302, 303])
+def test_redirect_post_becomes_get(io_loop: IOLoop, harness: Harness, code: int) -> None:
+    async def f() -> None:
+        server = await harness.server(redirecting(code, "/final"))
+        client = harness.client()
+        result = await fetch(
+            client, server.url("/start"), method="POST", body=b"data", headers={"X-Keep": "1"}
+        )
+        assert result.code == 200
+        assert result.effective_url == server.url("/final")
+        assert result.request.url == server.url("/start")
+        second = server.requests[1]
+        assert (second.method, second.target, second.body) == ("GET", "/final", b"")
+        assert "content-length" not in second.headers
+        assert second.headers["x-keep"] == "1"
+        assert server.connections == 1  # the redirect's body was drained, the connection reused
+
+    run(io_loop, f)
+
+
+@pytest.mark.parametrize("code", [307, 308])
+def test_redirect_keeps_method_and_body(io_loop: IOLoop, harness: Harness, code: int) -> None:
+    async def f() -> None:
+        server = await harness.server(redirecting(code, "/final"))
+        client = harness.client()
+        result = await fetch(client, server.url("/start"), method="POST", body=b"data")
+        assert result.code == 200
+        second = server.requests[1]
+        assert (second.method, second.body) == ("POST", b"data")
+
+    run(io_loop, f)
+
+
+def test_redirect_callbacks_only_see_the_final_response(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(redirecting(302, "/final", response(200, b"final body")))
+        client = harness.client()
+        chunks: list[bytes] = []
+        lines: list[str] = []
+        result = await fetch(
+            client,
+            server.url("/start"),
+            streaming_callback=chunks.append,
+            header_callback=lines.append,
+        )
+        assert b"".join(chunks) == b"final body"
+        assert result.body == b""
+        assert lines[0] == "HTTP/1.1 200 OK\r\n"
+        assert not any("Location" in line for line in lines)
+
+    run(io_loop, f)
+
+
+def test_redirect_not_followed(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(redirecting(302, "/final"))
+        client = harness.client()
+        error = await fetch_error(client, server.url("/start"), follow_redirects=False)
+        assert error.code == 302
+        assert error.response is not None
+        assert error.response.headers["Location"] == "/final"
+        assert error.response.body == b"moved"
+        result = await fetch(
+            client, server.url("/start"), follow_redirects=False, raise_error=False
+        )
+        assert result.code == 302
+        assert server.connections == 1
+
+    run(io_loop, f)
+
+
+def test_max_redirects(io_loop: IOLoop, harness: Harness) -> None:
+    async def handler(request: Request, writer: asyncio.StreamWriter) -> bool:
+        n = int(request.target.strip("/") or 0)
+        writer.write(response(302, b"", {"Location": f"/{n + 1}"}))
+        return True
+
+    async def f() -> None:
+        server = await harness.server(handler)
+        client = harness.client()
+        error = await fetch_error(client, server.url("/0"), max_redirects=3)
+        assert error.code == 302
+        assert error.response is not None
+        assert error.response.effective_url == server.url("/3")
+        assert len(server.requests) == 4
+        default = await fetch_error(client, server.url("/0"))
+        assert default.response is not None
+        assert default.response.effective_url == server.url("/5")
+
+    run(io_loop, f)
+
+
+def test_redirect_to_another_origin(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        target = await harness.server(answer(echo))
+        origin = await harness.server(redirecting(302, target.url("/there", host="localhost")))
+        client = harness.client()
+        result = await fetch(
+            client,
+            origin.url("/start"),
+            auth_username="user",
+            auth_password="secret",
+            headers={"Cookie": "session=1", "X-Other": "kept"},
+            allow_ipv6=False,
+        )
+        assert result.effective_url == target.url("/there", host="localhost")
+        assert "authorization" in origin.requests[0].headers
+        there = target.requests[0]
+        assert "authorization" not in there.headers
+        assert "cookie" not in there.headers
+        assert there.headers["x-other"] == "kept"
+        assert there.headers["host"] == f"localhost:{target.port}"
+
+    run(io_loop, f)
+
+
+def test_redirect_to_unsupported_scheme_is_returned(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(redirecting(301, "ftp://example.com/file"))
+        client = harness.client()
+        error = await fetch_error(client, server.url("/start"))
+        assert error.code == 301
+
+    run(io_loop, f)
+
+
+# ---------------------------------------------------------------------------
+# Timeouts (short ones: the tests check what fails, not how long it takes)
+# ---------------------------------------------------------------------------
+
+
+async def never_answer(request: Request, writer: asyncio.StreamWriter) -> bool:
+    await asyncio.sleep(60)
+    return False
+
+
+class NeverResolver(Resolver):
+    def resolve(self, host: str, port: int, family: Any = 0, callback: Any = None) -> Any:
+        return asyncio.get_running_loop().create_future()
+
+
+def test_request_timeout(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(never_answer)
+        client = harness.client()
+        error = await fetch_error(client, server.url(), request_timeout=0.2)
+        assert isinstance(error, HTTPTimeoutError)
+        assert error.code == 599
+        assert "during request" in str(error)
+        result = await fetch(client, server.url(), request_timeout=0.2, raise_error=False)
+        assert result.code == 599
+        assert isinstance(result.error, HTTPTimeoutError)
+        assert not client._pool  # the timed-out connections were closed
+
+    run(io_loop, f)
+
+
+def test_connect_timeout(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        client = harness.client(resolver=NeverResolver())
+        error = await fetch_error(client, "http://nowhere.example/", connect_timeout=0.2)
+        assert isinstance(error, HTTPTimeoutError)
+        assert "while connecting" in str(error)
+
+    run(io_loop, f)
+
+
+def test_queue_timeout(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(never_answer)
+        client = harness.client(max_clients=1)
+        first = client.fetch(server.url(), request_timeout=5, raise_error=False)
+        error = await fetch_error(client, server.url(), connect_timeout=0.1, request_timeout=5)
+        assert isinstance(error, HTTPTimeoutError)
+        assert "queue" in str(error)
+        client.close()
+        closed = await asyncio.wait_for(first, 10)
+        assert isinstance(closed.error, HTTPStreamClosedError)
+
+    run(io_loop, f)
+
+
+def test_close_fails_active_and_queued_fetches(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(never_answer)
+        client = harness.client(max_clients=1)
+        futures = [client.fetch(server.url(), raise_error=False) for _ in range(3)]
+        for _ in range(100):
+            if server.requests:
+                break
+            await asyncio.sleep(0.01)
+        client.close()
+        results = await asyncio.wait_for(asyncio.gather(*futures), 10)
+        for result in results:
+            assert result.code == 599
+            assert isinstance(result.error, HTTPStreamClosedError)
+            assert "closed" in str(result.error)
+
+    run(io_loop, f)
+
+
+# ---------------------------------------------------------------------------
+# Decoding, callbacks, limits
+# ---------------------------------------------------------------------------
+
+
+def test_gzip_and_deflate(io_loop: IOLoop, harness: Harness) -> None:
+    payload = b"squall " * 1000
+    replies = [
+        response(200, gzip.compress(payload), {"Content-Encoding": "gzip"}),
+        response(200, zlib.compress(payload), {"Content-Encoding": "deflate"}),
+        response(200, gzip.compress(payload), {"Content-Encoding": "gzip"}),
+    ]
+
+    async def f() -> None:
+        server = await harness.server(answer(*replies))
+        client = harness.client()
+        result = await fetch(client, server.url())
+        assert result.body == payload
+        assert "Content-Encoding" not in result.headers
+        assert result.headers["X-Consumed-Content-Encoding"] == "gzip"
+        assert (await fetch(client, server.url())).body == payload
+        raw = await fetch(client, server.url(), decompress_response=False)
+        assert raw.body == gzip.compress(payload)
+        assert raw.headers["Content-Encoding"] == "gzip"
+        assert server.connections == 1
+
+    run(io_loop, f)
+
+
+def test_chunked_gzip_response(io_loop: IOLoop, harness: Harness) -> None:
+    payload = os.urandom(50_000).hex().encode()
+    data = gzip.compress(payload)
+    body = b"".join(
+        f"{len(data[i : i + 1000]):x}\r\n".encode() + data[i : i + 1000] + b"\r\n"
+        for i in range(0, len(data), 1000)
+    )
+    reply = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n"
+        + body
+        + b"0\r\n\r\n"
+    )
+
+    async def f() -> None:
+        server = await harness.server(answer(reply))
+        client = harness.client()
+        assert (await fetch(client, server.url())).body == payload
+        assert (await fetch(client, server.url())).body == payload
+        assert server.connections == 1
+
+    run(io_loop, f)
+
+
+def test_max_body_size_after_decompression(io_loop: IOLoop, harness: Harness) -> None:
+    bomb = gzip.compress(b"\0" * 5_000_000)
+
+    async def f() -> None:
+        server = await harness.server(
+            answer(response(200, bomb, {"Content-Encoding": "gzip"}), response(200, b"small"))
+        )
+        client = harness.client(max_body_size=100_000)
+        error = await fetch_error(client, server.url())
+        assert error.code == 599
+        assert "max_body_size" in str(error)
+        assert (await fetch(client, server.url())).body == b"small"
+        assert server.connections == 2  # the failed connection was not reused
+
+    run(io_loop, f)
+
+
+def test_max_body_size_and_max_buffer_size(io_loop: IOLoop, harness: Harness) -> None:
+    big = response(200, b"x" * 5000)
+    chunked = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + (b"3e8\r\n" + b"y" * 1000 + b"\r\n") * 5
+        + b"0\r\n\r\n"
+    )
+
+    async def f() -> None:
+        server = await harness.server(answer(big, chunked, big, big))
+        client = harness.client(max_body_size=4000)
+        assert "max_body_size" in str(await fetch_error(client, server.url()))
+        assert "max_body_size" in str(await fetch_error(client, server.url()))
+        # max_buffer_size applies without a streaming callback only.
+        buffered = harness.client(max_buffer_size=4000, max_body_size=10_000)
+        assert (await fetch_error(buffered, server.url())).code == 599
+        chunks: list[bytes] = []
+        await fetch(buffered, server.url(), streaming_callback=chunks.append)
+        assert b"".join(chunks) == b"x" * 5000
+
+    run(io_loop, f)
+
+
+def test_invalid_gzip_fails(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(
+            answer(
+                response(200, b"not gzip at all", {"Content-Encoding": "gzip"}),
+                response(200, gzip.compress(b"abc" * 100)[:-8], {"Content-Encoding": "gzip"}),
+            )
+        )
+        client = harness.client()
+        assert "compressed" in str(await fetch_error(client, server.url()))
+        assert "truncated" in str(await fetch_error(client, server.url()))
+
+    run(io_loop, f)
+
+
+def test_unknown_coding_left_alone(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(
+            answer(response(200, b"brotli?", {"Content-Encoding": "br"}))
+        )
+        client = harness.client()
+        result = await fetch(client, server.url())
+        assert result.body == b"brotli?"
+        assert result.headers["Content-Encoding"] == "br"
+
+    run(io_loop, f)
+
+
+def test_streaming_and_header_callbacks(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        payload = b"z" * 200_000
+        server = await harness.server(answer(response(200, payload, {"X-Y": "1"})))
+        client = harness.client()
+        chunks: list[bytes] = []
+        lines: list[str] = []
+        result = await fetch(
+            client, server.url(), streaming_callback=chunks.append, header_callback=lines.append
+        )
+        assert b"".join(chunks) == payload
+        assert len(chunks) > 1
+        assert result.body == b""
+        assert lines[0] == "HTTP/1.1 200 OK\r\n"
+        assert "X-Y: 1\r\n" in lines
+        assert lines[-1] == "\r\n"
+        assert len(result.headers) == 0  # documented: empty with a header_callback
+
+    run(io_loop, f)
+
+
+def test_callback_exceptions_fail_the_request(io_loop: IOLoop, harness: Harness) -> None:
+    def broken(chunk: bytes) -> None:
+        raise RuntimeError("callback bug")
+
+    async def f() -> None:
+        server = await harness.server(answer(response(200, b"data")))
+        client = harness.client()
+        with pytest.raises(RuntimeError, match="callback bug"):
+            await fetch(client, server.url(), streaming_callback=broken)
+        result = await fetch(client, server.url(), streaming_callback=broken, raise_error=False)
+        assert result.code == 599
+        assert isinstance(result.error, RuntimeError)
+        assert (await fetch(client, server.url())).body == b"data"
+
+    run(io_loop, f)
+
+
+# ---------------------------------------------------------------------------
+# Request bodies: body_producer and Expect: 100-continue
+# ---------------------------------------------------------------------------
+
+
+def test_body_producer_chunked_and_with_length(io_loop: IOLoop, harness: Harness) -> None:
+    async def producer(write: Callable[[bytes], Awaitable[None]]) -> None:
+        for part in (b"one ", b"two ", b"three"):
+            await write(part)
+
+    async def f() -> None:
+        server = await harness.server(answer(echo))
+        client = harness.client()
+        await fetch(client, server.url(), method="POST", body_producer=producer)
+        first = server.requests[0]
+        assert first.chunked
+        assert first.body == b"one two three"
+        await fetch(
+            client,
+            server.url(),
+            method="PUT",
+            body_producer=producer,
+            headers={"Content-Length": "13"},
+        )
+        second = server.requests[1]
+        assert not second.chunked
+        assert second.body == b"one two three"
+        assert server.connections == 1
+
+    run(io_loop, f)
+
+
+def test_body_producer_failure(io_loop: IOLoop, harness: Harness) -> None:
+    async def producer(write: Callable[[bytes], Awaitable[None]]) -> None:
+        await write(b"partial")
+        raise RuntimeError("producer bug")
+
+    async def f() -> None:
+        server = await harness.server(answer(echo))
+        client = harness.client()
+        with pytest.raises(RuntimeError, match="producer bug"):
+            await fetch(client, server.url(), method="POST", body_producer=producer)
+        assert (await fetch(client, server.url())).code == 200
+
+    run(io_loop, f)
+
+
+def test_expect_100_continue(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(answer(echo))
+        client = harness.client()
+        result = await fetch(
+            client, server.url(), method="POST", body=b"after continue", expect_100_continue=True
+        )
+        assert result.body.endswith(b"after continue")
+        request = server.requests[0]
+        assert request.headers["expect"] == "100-continue"
+        assert request.body == b"after continue"
+        await fetch(client, server.url())
+        assert server.connections == 1
+
+    run(io_loop, f)
+
+
+def test_expect_100_continue_refused(io_loop: IOLoop, harness: Harness) -> None:
+    async def refuse(request: Request, writer: asyncio.StreamWriter) -> None:
+        writer.write(response(417, b"no", {"Connection": "close"}))
+        await writer.drain()
+        writer.close()
+
+    async def f() -> None:
+        server = await harness.server(answer(echo))
+        server.continue_hook = refuse
+        client = harness.client()
+        error = await fetch_error(
+            client, server.url(), method="POST", body=b"never sent", expect_100_continue=True
+        )
+        assert error.code == 417
+        server.continue_hook = None
+        assert (await fetch(client, server.url())).code == 200
+        assert server.connections == 2
+
+    run(io_loop, f)
+
+
+def test_expect_100_continue_without_interim_response(io_loop: IOLoop, harness: Harness) -> None:
+    async def silent(request: Request, writer: asyncio.StreamWriter) -> None:
+        pass  # no 100 Continue: the client sends the body after a while
+
+    async def f() -> None:
+        server = await harness.server(answer(echo))
+        server.continue_hook = silent
+        client = harness.client()
+        result = await fetch(
+            client, server.url(), method="PUT", body=b"anyway", expect_100_continue=True
+        )
+        assert result.body.endswith(b"anyway")
+
+    run(io_loop, f)
