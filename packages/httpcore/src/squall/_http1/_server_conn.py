@@ -18,8 +18,9 @@ Bounds (DESIGN.md §5), all enforced here or by the parser:
   waits in the parser; beyond a bound, reading pauses (TCP pushes back on
   the client) until the connection pulls events again.
 
-After an error response the connection does not close at once: it reads
-and discards what the client is still sending for a moment (bounded in
+After an error response the connection does not close at once ("lingering
+close"): it half-closes (the client sees the end of the response) and reads
+and discards what the client is still sending, for a moment (bounded in
 time and bytes), because closing a socket with unread data makes the kernel
 reset the connection, and the reset can destroy the response before the
 client reads it.
@@ -303,6 +304,15 @@ class HTTP1ServerConnection:
             return
         if paused:
             stream._resume_feeding()
+        # Half-close (after what is buffered has been sent) so that the client
+        # sees the end of the response at once; TLS cannot half-close.
+        transport: Any = getattr(stream, "_transport", None)
+        if transport is not None and transport.can_write_eof():
+            try:
+                transport.write_eof()
+            except (OSError, RuntimeError):
+                stream.close()
+                return
         stream._start_feeding(self._discard)
         self._loop.call_later(_LINGER_SECONDS, stream.close)
 
