@@ -188,8 +188,12 @@ class _TestMethodWrapper:
         if inspect.iscoroutine(result) or inspect.isgenerator(result):
             result.close()  # never started: close it without a "never awaited" warning
             kind = "coroutine" if inspect.iscoroutine(result) else "generator"
+            owner = getattr(self.orig_method, "__self__", None)
+            name = self.orig_method.__name__
+            if owner is not None:
+                name = f"{type(owner).__name__}.{name}"
             raise TypeError(
-                f"{self.orig_method.__qualname__} is a {kind} function: calling it did not "
+                f"{name} is a {kind} function: calling it did not "
                 "run its body. Decorate it with @squall.testing.gen_test"
             )
         if result is not None:
@@ -250,20 +254,19 @@ def gen_test(func: Any = None, timeout: float | None = None) -> Any:
         @functools.wraps(f)
         def post_coroutine(self: Any, *args: Any, **kwargs: Any) -> Any:
             __tracebackhide__ = True
+            name = f"{type(self).__name__}.{f.__name__}"
             test_loop = getattr(self, "_squall_test_loop", None)
             if test_loop is None:
                 io_loop = getattr(self, "io_loop", None)
                 if io_loop is None:
                     raise TypeError(
-                        f"@gen_test cannot run {f.__qualname__}: {type(self).__name__} has no "
+                        f"@gen_test cannot run {name}: {type(self).__name__} has no "
                         "IOLoop (it must be an AsyncTestCase whose setUp() calls "
                         "super().setUp()); its body did not run"
                     )
                 test_loop = TestLoop(io_loop, owns=False)
             limit = timeout if timeout is not None else get_async_test_timeout()
-            return test_loop.run(
-                functools.partial(f, self, *args, **kwargs), limit, f"{f.__qualname__}"
-            )
+            return test_loop.run(functools.partial(f, self, *args, **kwargs), limit, name)
 
         return post_coroutine  # type: ignore[return-value]
 

@@ -47,7 +47,8 @@ class ExpectLog(logging.Filter):
             error_response = self.fetch("/some_page")
 
     Records of the watched logger and of its descendants (``"squall"``
-    covers ``"squall.application"``) whose message matches `regex` (with
+    covers ``"squall.application"``, even if it is created inside the
+    block) whose message matches `regex` (with
     `re.match`, i.e. from its start) are swallowed and counted in
     `matched`; the others go through untouched.  An exception raised in a
     callback and logged by the IOLoop does not fail an `AsyncTestCase`
@@ -93,10 +94,22 @@ class ExpectLog(logging.Filter):
         self.logged_stack = False
         self._let_through: list[str] = []
         self._watched: list[logging.Logger] = []
+        self._handlers: list[logging.Handler] = []
         self._saved_level: int | None = None
+        # A record reaches this filter once per logger or handler it passes:
+        # the last one decided, so that it is counted once.
+        self._last: tuple[logging.LogRecord, bool] | None = None
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Return False (swallow) for a matching record, True otherwise."""
+        last = self._last
+        if last is not None and last[0] is record:
+            return last[1]
+        decision = self._decide(record)
+        self._last = (record, decision)
+        return decision
+
+    def _decide(self, record: logging.LogRecord) -> bool:
         if record.exc_info:
             self.logged_stack = True
         message = record.getMessage()
@@ -117,7 +130,22 @@ class ExpectLog(logging.Filter):
         self._watched = [self.logger, *_descendants(self.logger)]
         for logger in self._watched:
             logger.addFilter(self)
+        # Loggers created inside the block have no filter: their records are
+        # caught at the handlers they propagate to.
+        self._handlers = _handlers_reached(self.logger)
+        for handler in self._handlers:
+            handler.addFilter(self._filter_at_handler)
         return self
+
+    def _filter_at_handler(self, record: logging.LogRecord) -> bool:
+        # Handlers are shared: only records of the watched subtree are ours.
+        name = self.logger.name
+        watched = (
+            self.logger is logging.getLogger()
+            or record.name == name
+            or record.name.startswith(name + ".")
+        )
+        return self.filter(record) if watched else True
 
     def __exit__(
         self,
@@ -127,7 +155,11 @@ class ExpectLog(logging.Filter):
     ) -> None:
         for logger in self._watched:
             logger.removeFilter(self)
+        for handler in self._handlers:
+            handler.removeFilter(self._filter_at_handler)
         self._watched = []
+        self._handlers = []
+        self._last = None
         if self._saved_level is not None:
             self.logger.setLevel(self._saved_level)
             self._saved_level = None
@@ -158,6 +190,18 @@ def _descendants(logger: logging.Logger) -> list[logging.Logger]:
         for name, child in list(logging.Logger.manager.loggerDict.items())
         if name.startswith(prefix) and isinstance(child, logging.Logger) and child is not logger
     ]
+
+
+def _handlers_reached(logger: logging.Logger) -> list[logging.Handler]:
+    # The handlers a record of `logger` (or of a descendant) propagates to.
+    handlers: list[logging.Handler] = []
+    current: logging.Logger | None = logger
+    while current is not None:
+        handlers.extend(current.handlers)
+        current = current.parent if current.propagate else None
+    if logging.lastResort is not None:
+        handlers.append(logging.lastResort)
+    return handlers
 
 
 class LogTrapTestCase(unittest.TestCase):

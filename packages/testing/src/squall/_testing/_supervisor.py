@@ -31,7 +31,7 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from squall._testing import _log
+from squall._testing._log import suppressed_count
 
 if TYPE_CHECKING:
     from squall.ioloop import IOLoop
@@ -115,20 +115,20 @@ class TestLoop:
 
     def _callback_exception(self, callback: object) -> None:
         exc = sys.exc_info()[1]
-        before = _log.suppressed_count()
+        before = suppressed_count()
         type(self.io_loop).handle_callback_exception(self.io_loop, callback)
-        if exc is not None and _log.suppressed_count() == before:
+        if exc is not None and suppressed_count() == before:
             exc.add_note(f"(raised in a callback the IOLoop ran: {callback!r})")
             self.record_failure(exc)
 
     def _asyncio_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        before = _log.suppressed_count()
+        before = suppressed_count()
         if self._previous_handler is not None:
             self._previous_handler(loop, context)
         else:
             loop.default_exception_handler(context)
         exc = context.get("exception")
-        if isinstance(exc, Exception) and _log.suppressed_count() == before:
+        if isinstance(exc, Exception) and suppressed_count() == before:
             exc.add_note(f"(reported to the asyncio loop: {context.get('message')})")
             self.record_failure(exc)
 
