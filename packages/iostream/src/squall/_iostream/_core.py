@@ -64,6 +64,7 @@ class StreamCore:
     _eof: bool  # the peer will send nothing more
     _reading_paused: bool  # at max_buffer_size, or by a feeding protocol
     _held: bool  # not reading ahead while nobody reads (see _receiving)
+    _burst_receiving: bool  # the transport may receive many times per event
 
     # Receiving (see _receiving): the unread bytes are _block[_pos:_end].
     _block: bytearray

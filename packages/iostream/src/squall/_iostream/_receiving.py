@@ -27,6 +27,7 @@ sink as ``bytes`` instead, and nothing is kept.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 
@@ -85,6 +86,10 @@ class Receiving(StreamCore):
         self._direct = False
         self._sink = None
         self._held = False
+        # uvloop (libuv) receives up to 32 times per readiness event, as long
+        # as each receive fills the space offered; asyncio's selector loop
+        # receives once per iteration, and needs no hold (see _on_received).
+        self._burst_receiving = not isinstance(self._loop, asyncio.SelectorEventLoop)
 
     # -- the protocol's receive events ----------------------------------------
 
@@ -119,12 +124,16 @@ class Receiving(StreamCore):
                 self._buffer_full()
             elif len(self._block) > _TRIM_RATIO * unread:
                 self._trim()
-            elif unread >= MIN_RECEIVE and len(self._block) - self._end < MIN_RECEIVE:
+            elif (
+                unread >= MIN_RECEIVE
+                and len(self._block) - self._end < MIN_RECEIVE
+                and self._burst_receiving
+            ):
                 future = self._read_future
                 if future is None or future.done():
                     # Nobody is reading yet and the block is full: uvloop
                     # would receive again at once, and making room would
-                    # move or grow all of this.  Wait for the reader first.
+                    # move or grow all of this.  Let the reader run first.
                     self._hold()
 
     def _on_data(self, data: bytes) -> None:
