@@ -117,6 +117,11 @@ class ResponseHead(NamedTuple):
     #: 101 Switching Protocols, or a 2xx answer to CONNECT: what follows the
     #: head is the new protocol's (see `ParserProtocol.trailing_data`).
     upgrade: bool
+    #: False when the response has no body whatever its fields say (an answer
+    #: to HEAD, 1xx, 204, 304, a 2xx answer to CONNECT; RFC 9112 §6.3):
+    #: `EndOfMessage` follows the head.  (Added after the first version of
+    #: this interface, with a default, so positional construction still works.)
+    has_body: bool = True
 
 
 class Body(NamedTuple):

@@ -44,24 +44,25 @@ __all__ = ["PyParser"]
 # patterns are byte patterns in disguise: \x80-\xff is obs-text.
 
 _TOKEN: Final = r"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
-# field-value = *field-content; written so that no character can be matched
-# two ways (runs of visible characters separated by runs of blanks): the
-# pattern is linear-time on any input, and leading/trailing blanks (OWS) are
-# left outside the captured value.
-_VCHAR: Final = r"[!-~\x80-\xff]"
-_FIELD_VALUE: Final = rf"(?:{_VCHAR}+(?:[ \t]+{_VCHAR}+)*)?"
-#: One field line (RFC 9112 §5): no whitespace before the colon, no CTL but
-#: HTAB in the value, CRLF only.  Anchored at line starts: ``findall`` over a
-#: block yields one pair per *valid* line, so the block is valid exactly when
-#: the number of pairs equals the number of line feeds in it.
-_FIELD_LINE: Final = re.compile(rf"^({_TOKEN}):[ \t]*({_FIELD_VALUE})[ \t]*\r\n", re.M)
-#: The fields whose semantics the parser implements (framing, persistence,
-#: expectations, upgrade, and Host, which must not be repeated).
-_SPECIAL_FIELD: Final = re.compile(
-    rf"^(content-length|transfer-encoding|connection|expect|upgrade|host):[ \t]*"
-    rf"({_FIELD_VALUE})[ \t]*\r\n",
-    re.M | re.I,
+#: One field line (RFC 9112 §5): a token, a colon (no whitespace before
+#: it), the value without surrounding OWS (no CTL but HTAB in it), CRLF.
+#: Each match starts at the LF that ended the previous line and ends at the
+#: CR before its own LF: ``findall`` over a block yields one pair per valid
+#: line and never a match inside an invalid one, so the block is valid
+#: exactly when there is one pair per line.  Written so that no character can
+#: be matched two ways (the possessive OWS, a value that must end with a
+#: visible character): linear time on any input.
+_FIELD_LINE: Final = re.compile(
+    rf"\n({_TOKEN}):[ \t]*+((?:[^\x00-\x08\x0a-\x1f\x7f]*[^\x00-\x20\x7f])?)[ \t]*\r(?=\n)"
 )
+#: The fields whose semantics the parser implements: framing, persistence,
+#: expectation, upgrade, and Host, which must not be repeated.
+_SEMANTIC_FIELDS: Final = frozenset(
+    ["content-length", "transfer-encoding", "connection", "expect", "upgrade", "host"]
+)
+#: transfer-coding = token *( OWS ";" OWS transfer-parameter ) (RFC 9112 §7).
+_QUOTED: Final = r'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"'
+_TRANSFER_CODING: Final = re.compile(rf"{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))*")
 #: request-line = method SP request-target SP HTTP-version (RFC 9112 §3):
 #: exactly one SP between the parts; the target has no blank, CTL or DEL.
 _REQUEST_LINE: Final = re.compile(rf"({_TOKEN}) ([!-~\x80-\xff]+) (HTTP/[0-9]\.[0-9])")
@@ -69,7 +70,6 @@ _REQUEST_LINE: Final = re.compile(rf"({_TOKEN}) ([!-~\x80-\xff]+) (HTTP/[0-9]\.[
 #: (RFC 9112 §4); a missing SP after the code is accepted, as recipients
 #: should ("HTTP/1.1 200\r\n").
 _STATUS_LINE: Final = re.compile(r"(HTTP/[0-9]\.[0-9]) ([0-9]{3})(?: ([\t !-~\x80-\xff]*))?")
-_VERSION: Final = re.compile(r"HTTP/[0-9]\.[0-9]")
 #: absolute-form (RFC 9112 §3.2.2): an HTTP target always has an authority,
 #: which also tells it apart from authority-form ("host:80").
 _ABSOLUTE_FORM: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[!-~\x80-\xff]*")
@@ -77,7 +77,6 @@ _ABSOLUTE_FORM: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[!-~\x80-\xff]*")
 _AUTHORITY_FORM: Final = re.compile(
     r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+):[0-9]{1,5}"
 )
-_QUOTED_STRING: Final = rb'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t !-~\x80-\xff])*"'
 #: chunk = chunk-size [ chunk-ext ] CRLF (RFC 9112 §7.1, §7.1.1): hex digits
 #: only (no sign, no "0x", no blank before the CRLF), at most
 #: _MAX_CHUNK_SIZE_DIGITS of them; extensions are validated and ignored.
@@ -89,7 +88,7 @@ _CHUNK_LINE: Final = re.compile(
     + rb"(?:[ \t]*=[ \t]*(?:"
     + _TOKEN.encode()
     + rb"|"
-    + _QUOTED_STRING
+    + _QUOTED.encode("latin-1")
     + rb"))?)*"
 )
 #: Content-Length = 1*DIGIT (RFC 9110 §8.6); 18 digits keep it below 2**63,
@@ -110,6 +109,8 @@ _PAUSED: Final = 8  # after EndOfMessage, until start_next_message
 _CLOSED: Final = 9  # after EOF or a ParseError: nothing more, ever
 
 _DEFAULT_LIMITS: Final = Limits()
+#: Builds a NamedTuple in C (its own ``__new__`` is a Python function).
+_new_tuple: Final = tuple.__new__
 
 
 def _excerpt(data: bytes | bytearray | str, limit: int = 40) -> str:
@@ -264,165 +265,195 @@ class PyParser:
 
     def _next_head(self) -> Event | None:
         buf = self._buf
-        limits = self.limits
         end = buf.find(b"\r\n\r\n", self._scan)
-        if end < 0 or buf[:2] == b"\r\n":
-            return self._incomplete_head(end)
-        if end + 4 > limits.max_header_size:
-            self._check_start_line_length()
+        if end <= 0 or buf[0] == 13:
+            # RFC 9112 §2.2: empty lines before a start line are ignored.
+            if buf[:2] == b"\r\n":
+                while buf[:2] == b"\r\n":
+                    del buf[:2]
+                self._scan = 0
+                end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                return self._incomplete_head()
+        if end + 4 > self.limits.max_header_size:
+            self._check_start_line(buf)
             raise ParseError("header block too large", 431)
-        text = buf[: end + 2].decode("latin-1")
+        head = buf[: end + 4]
         del buf[: end + 4]
         self._scan = 0
         if self._client:
-            return self._parse_response(text)
-        return self._parse_request(text)
+            return self._parse_response(head)
+        return self._parse_request(head)
 
-    def _incomplete_head(self, end: int) -> Event | None:
-        """The slow path of `_next_head`: leading CRLFs, limits, EOF."""
+    def _incomplete_head(self) -> Event | None:
+        """No complete head is buffered: wait, or enforce the limits and EOF."""
         buf = self._buf
-        # RFC 9112 §2.2: ignore empty lines received before a start line.
-        if buf[:2] == b"\r\n":
-            while buf[:2] == b"\r\n":
-                del buf[:2]
-            self._scan = 0
-            if buf:
-                return self._next_head()
         if not buf:
             if self._eof:
                 self._state = _CLOSED
                 return EOF
             return None
-        self._check_start_line_length()
+        self._check_start_line(buf)
         if len(buf) >= self.limits.max_header_size:
             raise ParseError("header block too large", 431)
         if self._eof:
             raise ParseError("incomplete message head (connection closed)")
-        self._scan = max(0, len(buf) - 3)
+        self._scan = len(buf) - 3 if len(buf) > 3 else 0
         return None
 
-    def _check_start_line_length(self) -> None:
+    def _check_start_line(self, data: bytes | bytearray) -> None:
+        """Raise 414 (400 for a status line) if the start line is too long."""
         max_line = self.limits.max_start_line
-        buf = self._buf
-        nl = buf.find(b"\r\n", 0, max_line + 2)
-        if nl < 0 and len(buf) >= max_line + 2:
+        nl = data.find(b"\r\n", 0, max_line + 2)
+        if (nl < 0 and len(data) >= max_line + 2) or nl > max_line:
             if self._client:
                 raise ParseError("status line too long")
             raise ParseError("request line too long", 414)
 
-    def _fields(self, text: str, start: int) -> Headers:
-        """Validate and split the field lines of ``text[start:]``."""
-        fields: Headers = _FIELD_LINE.findall(text, start)
-        if len(fields) != text.count("\n", start):
-            _raise_field_error(text, start)
-        if len(fields) > self.limits.max_headers:
-            raise ParseError("too many header fields", 431)
-        return fields
-
-    def _parse_request(self, text: str) -> RequestHead:
+    def _parse_request(self, head: bytearray) -> RequestHead:
+        """Parse a complete request head (ending with the empty line)."""
+        text = head.decode("latin-1")
         nl = text.find("\r\n")
+        if nl > self.limits.max_start_line:
+            raise ParseError("request line too long", 414)
         match = _REQUEST_LINE.fullmatch(text, 0, nl)
         if match is None:
             _raise_start_line_error(text[:nl], request=True)
         method, target, version = match.groups()
-        if version != "HTTP/1.1" and version != "HTTP/1.0":
-            raise ParseError(f"unsupported HTTP version {version!r}", 505)
-        # Request-target forms (RFC 9112 §3.2).
-        if method == "CONNECT":
-            if _AUTHORITY_FORM.fullmatch(target) is None:
-                raise ParseError("CONNECT needs an authority-form target")
-        elif target[0] != "/":
-            if target == "*":
-                if method != "OPTIONS":
-                    raise ParseError("asterisk-form target needs OPTIONS")
-            elif _ABSOLUTE_FORM.fullmatch(target) is None:
-                raise ParseError(f"invalid request target {_excerpt(target)}")
-        headers = self._fields(text, nl + 2)
+        _check_request_line(method, target, version)
+        end = len(text) - 2
+        fields: Headers = _FIELD_LINE.findall(text, nl + 1, end)
+        if len(fields) != text.count("\n", nl + 1, end) - 1:
+            _raise_field_error(text[nl + 2 : end])
+        return self._request_head(method, target, version, fields)
+
+    def _request_head(
+        self, method: str, target: str, version: str, fields: Headers
+    ) -> RequestHead:
+        """The head's semantics (RFC 9112 §6.3, §9.3); sets the body state."""
+        if len(fields) > self.limits.max_headers:
+            raise ParseError("too many header fields", 431)
         http11 = version == "HTTP/1.1"
-        specials = _SPECIAL_FIELD.findall(text, nl + 2)
-        if not specials:
+        hosts = 0
+        rare: Headers | None = None
+        for name, value in fields:
+            lname = name.lower()
+            if lname in _SEMANTIC_FIELDS:
+                if lname == "host":
+                    hosts += 1
+                elif rare is None:
+                    rare = [(lname, value)]
+                else:
+                    rare.append((lname, value))
+        if hosts > 1:
+            raise ParseError("more than one Host field")  # RFC 9112 §3.2
+        if rare is None:
             # The common case: no body, nothing to negotiate.
             self._state = _END
-            return RequestHead(
-                method, target, version, headers, http11, 0, False, False, method == "CONNECT"
+            return _new_tuple(
+                RequestHead,
+                (method, target, version, fields, http11, 0, False, False, method == "CONNECT"),
             )
-        expect_continue = upgrade = chunked = False
-        content_length: int | None = 0
-        semantics = _Semantics(specials, http11)
-        keep_alive = semantics.keep_alive
-        if semantics.hosts > 1:
-            raise ParseError("more than one Host field")  # RFC 9112 §3.2
-        if semantics.transfer_encoding is not None:
-            semantics.check_chunked()
+        keep_alive, content_length, codings, expect_continue, upgrade = _semantics(rare, http11)
+        chunked = False
+        if codings is not None:
+            _check_codings(codings, response=False)
             content_length = None
             chunked = True
             self._state = _CHUNK_SIZE
-        elif semantics.content_length:
-            content_length = self._remaining = semantics.content_length
+        elif content_length:
+            self._remaining = content_length
             self._state = _CL
         else:
+            content_length = 0
             self._state = _END
-        if http11:
-            expect_continue = semantics.expect_continue
-            upgrade = semantics.upgrade
-        return RequestHead(
-            method,
-            target,
-            version,
-            headers,
-            keep_alive,
-            content_length,
-            chunked,
-            expect_continue,
-            upgrade or method == "CONNECT",
+        return _new_tuple(
+            RequestHead,
+            (
+                method,
+                target,
+                version,
+                fields,
+                keep_alive,
+                content_length,
+                chunked,
+                expect_continue,
+                upgrade or method == "CONNECT",
+            ),
         )
 
-    def _parse_response(self, text: str) -> ResponseHead:
+    def _parse_response(self, head: bytearray) -> ResponseHead:
+        """Parse a complete response head (ending with the empty line)."""
+        text = head.decode("latin-1")
         nl = text.find("\r\n")
+        if nl > self.limits.max_start_line:
+            raise ParseError("status line too long")
         match = _STATUS_LINE.fullmatch(text, 0, nl)
         if match is None:
             _raise_start_line_error(text[:nl], request=False)
-        version, code_text, reason = match.groups()
-        if version != "HTTP/1.1" and version != "HTTP/1.0":
-            raise ParseError(f"unsupported HTTP version {version!r}", 505)
-        code = int(code_text)
-        if code < 100 or code > 599:  # RFC 9110 §15
-            raise ParseError(f"invalid status code {code_text!r}")
-        headers = self._fields(text, nl + 2)
+        version, code, reason = match.groups()
+        _check_status_line(version, code)
+        end = len(text) - 2
+        fields: Headers = _FIELD_LINE.findall(text, nl + 1, end)
+        if len(fields) != text.count("\n", nl + 1, end) - 1:
+            _raise_field_error(text[nl + 2 : end])
+        return self._response_head(version, int(code), reason or "", fields)
+
+    def _response_head(
+        self, version: str, code: int, reason: str, fields: Headers
+    ) -> ResponseHead:
+        """The head's semantics (RFC 9112 §6.3, §9.3); sets the body state."""
+        if len(fields) > self.limits.max_headers:
+            raise ParseError("too many header fields", 431)
         http11 = version == "HTTP/1.1"
-        semantics = _Semantics(_SPECIAL_FIELD.findall(text, nl + 2), http11)
-        if semantics.hosts > 1:
-            raise ParseError("more than one Host field")
-        keep_alive = semantics.keep_alive
-        content_length: int | None = None
+        rare = [
+            (lname, value) for name, value in fields if (lname := name.lower()) in _SEMANTIC_FIELDS
+        ]
+        keep_alive, content_length, codings, _, _ = _semantics(rare, http11)
+        if codings is not None:
+            _check_codings(codings, response=True)
         chunked = upgrade = False
-        te = semantics.transfer_encoding
+        has_body = True
         method = self._method
-        # Message body length of a response (RFC 9112 §6.3): the framing
-        # fields are validated even where they are ignored.
-        if te is not None:
-            semantics.check_chunked(response=True)
+        # Message body length (RFC 9112 §6.3); the framing fields were
+        # validated above even where they are ignored.
         if code < 200 or code == 204 or code == 304 or method == "HEAD":
             upgrade = code == 101
-            self._state = _END
+            has_body = False
         elif method == "CONNECT" and code < 300:
             upgrade = True
-            self._state = _END
-        elif te is not None:
-            if te[-1] == "chunked":
+            has_body = False
+        elif codings is not None:
+            if codings[-1] == "chunked":
                 chunked = True
                 self._state = _CHUNK_SIZE
             else:
                 keep_alive = False
                 self._state = _UNTIL_CLOSE
-        elif semantics.content_length is not None:
-            content_length = self._remaining = semantics.content_length
+        elif content_length is not None:
+            self._remaining = content_length
             self._state = _CL if content_length else _END
         else:
             keep_alive = False
             self._state = _UNTIL_CLOSE
-        return ResponseHead(
-            version, code, reason or "", headers, keep_alive, content_length, chunked, upgrade
+        if not has_body:
+            content_length = None
+            self._state = _END
+        elif chunked or self._state == _UNTIL_CLOSE:
+            content_length = None
+        return _new_tuple(
+            ResponseHead,
+            (
+                version,
+                code,
+                reason,
+                fields,
+                keep_alive,
+                content_length,
+                chunked,
+                upgrade,
+                has_body,
+            ),
         )
 
     # -- chunked bodies ----------------------------------------------------
@@ -470,120 +501,138 @@ class PyParser:
             return False
         if end + 4 > limit:
             raise ParseError("trailer section too large", 431)
-        text = buf[: end + 2].decode("latin-1")
+        # Prefixed with the LF that ended the last-chunk line, as a head's
+        # field lines are prefixed with the one ending the start line.
+        text = "\n" + buf[: end + 4].decode("latin-1")
         del buf[: end + 4]
         self._scan = 0
-        self._trailers = self._fields(text, 0)
+        end = len(text) - 2
+        fields: Headers = _FIELD_LINE.findall(text, 0, end)
+        if len(fields) != text.count("\n", 0, end) - 1:
+            _raise_field_error(text[1:end])
+        if len(fields) > self.limits.max_headers:
+            raise ParseError("too many trailer fields", 431)
+        self._trailers = fields
         self._state = _END
         return True
 
 
-class _Semantics:
+def _check_request_line(method: str, target: str, version: str) -> None:
+    """The request line's rules beyond its grammar (RFC 9112 §2.3, §3.2)."""
+    if version != "HTTP/1.1" and version != "HTTP/1.0":
+        raise ParseError(f"unsupported HTTP version {version!r}", 505)
+    if method == "CONNECT":
+        if _AUTHORITY_FORM.fullmatch(target) is None:
+            raise ParseError("CONNECT needs an authority-form target")
+    elif target[0] != "/":
+        if target == "*":
+            if method != "OPTIONS":
+                raise ParseError("asterisk-form target needs OPTIONS")
+        elif _ABSOLUTE_FORM.fullmatch(target) is None:
+            raise ParseError(f"invalid request target {_excerpt(target)}")
+
+
+def _check_status_line(version: str, code: str) -> None:
+    """The status line's rules beyond its grammar (RFC 9112 §2.3, RFC 9110 §15)."""
+    if version != "HTTP/1.1" and version != "HTTP/1.0":
+        raise ParseError(f"unsupported HTTP version {version!r}", 505)
+    if code[0] not in "12345":
+        raise ParseError(f"invalid status code {code!r}")
+
+
+def _semantics(
+    fields: Headers, http11: bool
+) -> tuple[bool, int | None, list[str] | None, bool, bool]:
     """What the framing, persistence, expectation and upgrade fields say.
 
-    Only built when the head has one of them (`_SPECIAL_FIELD`).
+    ``fields`` holds only those fields, names lowercased.  Returns
+    ``(keep_alive, content_length, transfer_codings, expect_continue,
+    upgrade)``; the codings are lowercased and stripped, None without
+    Transfer-Encoding.
     """
-
-    __slots__ = (
-        "content_length",
-        "expect_continue",
-        "hosts",
-        "keep_alive",
-        "transfer_encoding",
-        "upgrade",
-    )
-
-    def __init__(self, fields: Headers, http11: bool) -> None:
-        content_length: int | None = None
-        codings: list[str] | None = None
-        connection: list[str] = []
-        expect: list[str] = []
-        upgrade = False
-        hosts = 0
-        for name, value in fields:
-            name = name.lower()
-            if name == "content-length":
-                # RFC 9110 §8.6, RFC 9112 §6.3: one decimal number, or reject.
-                if content_length is not None:
-                    raise ParseError("more than one Content-Length field")
-                if not (
-                    value.isascii()
-                    and value.isdigit()
-                    and len(value) <= _MAX_CONTENT_LENGTH_DIGITS
-                ):
-                    raise ParseError(f"invalid Content-Length {_excerpt(value)}")
-                content_length = int(value)
-            elif name == "transfer-encoding":
-                if codings is None:
-                    codings = []
-                codings.extend(value.lower().split(","))
-            elif name == "connection":
-                connection.extend(value.lower().split(","))
-            elif name == "expect":
-                expect.extend(value.lower().split(","))
-            elif name == "upgrade":
-                upgrade = True
-            else:
-                hosts += 1
-        options = {option.strip(" \t") for option in connection}
-        # Persistence (RFC 9112 §9.3).
-        if "close" in options:
-            self.keep_alive = False
-        else:
-            self.keep_alive = http11 or "keep-alive" in options
-        if codings is not None:
-            # RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means faulty
-            # framing; with Content-Length it is a smuggling attempt.
-            if not http11:
-                raise ParseError("Transfer-Encoding in an HTTP/1.0 message")
+    content_length: int | None = None
+    codings: list[str] | None = None
+    options: list[str] = []
+    expectations: list[str] = []
+    upgrade = False
+    for name, value in fields:
+        if name == "content-length":
+            # RFC 9110 §8.6, RFC 9112 §6.3: exactly one decimal number.
             if content_length is not None:
-                raise ParseError("both Content-Length and Transfer-Encoding")
-            codings = [coding.strip(" \t") for coding in codings]
-        self.transfer_encoding = codings
-        self.content_length = content_length
-        self.hosts = hosts
-        # RFC 9110 §7.8: Upgrade is ignored in HTTP/1.0 and without the
-        # "upgrade" connection option.
-        self.upgrade = upgrade and "upgrade" in options
+                raise ParseError("more than one Content-Length field")
+            if not (
+                value.isdigit() and value.isascii() and len(value) <= _MAX_CONTENT_LENGTH_DIGITS
+            ):
+                raise ParseError(f"invalid Content-Length {_excerpt(value)}")
+            content_length = int(value)
+        elif name == "connection":
+            options += value.lower().split(",")
+        elif name == "transfer-encoding":
+            if codings is None:
+                codings = []
+            codings += value.lower().split(",")
+        elif name == "expect":
+            expectations += value.lower().split(",")
+        elif name == "upgrade":
+            upgrade = True
+    if options:
+        options = [option.strip(" \t") for option in options]
+    # Persistence (RFC 9112 §9.3).
+    if "close" in options:
+        keep_alive = False
+    else:
+        keep_alive = http11 or "keep-alive" in options
+    if codings is not None:
+        # RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means faulty framing;
+        # together with Content-Length it is a smuggling attempt.
+        if not http11:
+            raise ParseError("Transfer-Encoding in an HTTP/1.0 message")
+        if content_length is not None:
+            raise ParseError("both Content-Length and Transfer-Encoding")
+        codings = [coding.strip(" \t") for coding in codings]
+    expect_continue = False
+    if expectations and http11:
         # RFC 9110 §10.1.1: a 100-continue expectation from HTTP/1.0 is ignored.
-        self.expect_continue = "100-continue" in {e.strip(" \t") for e in expect}
+        expect_continue = "100-continue" in [e.strip(" \t") for e in expectations]
+    # RFC 9110 §7.8: Upgrade is ignored in HTTP/1.0 and without the
+    # "upgrade" connection option.
+    upgrade = upgrade and http11 and "upgrade" in options
+    return keep_alive, content_length, codings, expect_continue, upgrade
 
-    def check_chunked(self, response: bool = False) -> None:
-        """Transfer-Encoding must be a list of codings ending in one chunked.
 
-        RFC 9112 §6.1/§6.3: a request whose final coding is not chunked is
-        rejected (400); a response's is read until close.  Codings before
-        chunked are not implemented (501).
-        """
-        codings = self.transfer_encoding
-        assert codings is not None
-        for coding in codings:
-            if not re.fullmatch(_TOKEN + r"(?:[ \t]*;[ \t]*.*)?", coding):
-                raise ParseError(f"invalid Transfer-Encoding {_excerpt(','.join(codings))}")
-        if codings.count("chunked") > (1 if codings[-1] == "chunked" else 0):
+def _check_codings(codings: list[str], response: bool) -> None:
+    """Transfer-Encoding must be a list of codings ending in one chunked.
+
+    RFC 9112 §6.1, §6.3: a request whose final coding is not chunked is
+    rejected (400), a response's is read until close; codings before
+    chunked are not implemented (501); chunked twice is invalid.
+    """
+    for coding in codings:
+        if _TRANSFER_CODING.fullmatch(coding) is None:
+            raise ParseError(f"invalid Transfer-Encoding {_excerpt(', '.join(codings))}")
+    chunked = codings.count("chunked")
+    if codings[-1] != "chunked":
+        if chunked or not response:
             raise ParseError("chunked is not the final transfer coding")
-        if codings[-1] != "chunked":
-            if not response:
-                raise ParseError("chunked is not the final transfer coding")
-            return
-        if len(codings) > 1:
-            raise ParseError(f"unsupported transfer coding {_excerpt(codings[0])}", 501)
+    elif chunked > 1:
+        raise ParseError("chunked applied more than once")
+    elif len(codings) > 1:
+        raise ParseError(f"unsupported transfer coding {_excerpt(codings[0])}", 501)
 
 
-def _raise_field_error(text: str, start: int) -> NoReturn:
-    """Name the first invalid field line of ``text[start:]`` in a ParseError."""
-    for line in text[start:].split("\n"):
-        if line and _FIELD_LINE.fullmatch(line + "\n") is None:
+def _raise_field_error(block: str) -> NoReturn:
+    """Name the first invalid field line of ``block`` in a ParseError."""
+    for line in block.split("\r\n"):
+        if _FIELD_LINE.fullmatch("\n" + line + "\r\n", 0, len(line) + 2) is None:
             if line[:1] in (" ", "\t"):
                 raise ParseError("obsolete line folding")  # RFC 9112 §5.2
+            if ":" in line and line.split(":", 1)[0].rstrip(" \t") != line.split(":", 1)[0]:
+                raise ParseError("whitespace before the colon of a field")  # RFC 9112 §5.1
             raise ParseError(f"invalid header field line {_excerpt(line)}")
-    raise ParseError("invalid header block")  # pragma: no cover
+    raise ParseError("bare CR or LF in the header block")
 
 
 def _raise_start_line_error(line: str, request: bool) -> NoReturn:
     """Raise the ParseError for a start line that does not match the grammar."""
-    parts = line.split(" ")
-    version = parts[-1] if request else parts[0]
-    if len(parts) == 3 and request and _VERSION.fullmatch(version):
-        raise ParseError(f"invalid request line {_excerpt(line)}")
-    raise ParseError(f"invalid {'request' if request else 'status'} line {_excerpt(line)}")
+    kind = "request" if request else "status"
+    raise ParseError(f"invalid {kind} line {_excerpt(line)}")

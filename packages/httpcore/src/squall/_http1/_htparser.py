@@ -1,0 +1,154 @@
+"""The HTTP/1.1 parser on httptools (llhttp): `PyParser` with the head validated in C.
+
+`HtParser` behaves exactly like `PyParser` (same events, same `ParseError`
+statuses; both run one test suite), and shares its code for everything but
+the validation of a message head:
+
+- The head is found and bounded by the shared code (limits, leading empty
+  lines, EOF), then handed whole to llhttp, which checks the grammar of the
+  start line and of every field line in C.
+- llhttp is stricter than squall in a few places (it knows a fixed list of
+  methods, and no non-ASCII byte in a target): *any* llhttp error hands the
+  head to `PyParser`, whose verdict (an error with its status, or a valid
+  head) is the answer.  So a rejection is always the reference's rejection.
+- llhttp is more lenient in others (the request line's spacing, versions,
+  target forms, status codes, reason phrases, Transfer-Encoding in HTTP/1.0,
+  duplicate Host, ...): the start line is matched with the reference's
+  expressions and every semantic rule is the shared Python code, so an
+  acceptance is the reference's acceptance.  The fields are split by a
+  cheaper expression than the reference's, relying on llhttp for their
+  characters (its set is the reference's: token names; HTAB, SP, VCHAR and
+  obs-text in values; CRLF only, no obsolete folding), and checked to cover
+  every line.
+
+Bodies (Content-Length, chunked, until close) are the shared Python code:
+llhttp is only ever fed one complete head, so it never reads past the end
+of a message.  That keeps the pull-based interface exact (a later pipelined
+message is not looked at before `start_next_message`), bounds what is
+buffered to what `buffered` reports, and keeps `trailing_data` exact.
+Slicing a Content-Length body costs no more in Python than in C; chunked
+framing costs a few calls per chunk.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import types
+from typing import Final
+
+from httptools import (  # type: ignore[import-untyped,unused-ignore]
+    HttpParserError,
+    HttpParserUpgrade,
+    HttpRequestParser,
+    HttpResponseParser,
+)
+
+from ._events import Headers, Limits, RequestHead, ResponseHead
+from ._pyparser import (
+    _REQUEST_LINE,
+    _STATUS_LINE,
+    _TOKEN,
+    PyParser,
+    _check_request_line,
+    _check_status_line,
+)
+
+__all__ = ["HtParser"]
+
+#: Splits field lines llhttp accepted (so: token names, no CTL but HTAB, no
+#: bare CR or LF, no folding).  Leading OWS is left out, trailing OWS is
+#: stripped afterwards (rare).  One pair per line is still checked.
+_FIELD_LINE: Final = re.compile(rf"\n({_TOKEN}):[ \t]*+([^\r]*)\r")
+
+
+class HtParser(PyParser):
+    """A sans-I/O HTTP/1.1 parser whose heads are validated by llhttp.
+
+    Same interface and behaviour as `PyParser` (see `ParserProtocol`).
+    """
+
+    __slots__ = ("_completed", "_llhttp", "_llhttp_callbacks")
+
+    def __init__(self, client: bool, limits: Limits | None = None) -> None:
+        super().__init__(client, limits)
+        # llhttp reports a complete message through this list (a C-level
+        # callback: no Python frame per message).
+        self._completed: list[bool] = []
+        self._llhttp_callbacks = types.SimpleNamespace(
+            on_message_complete=functools.partial(self._completed.append, True)
+        )
+        # Reused while each head it was fed was a whole message that keeps
+        # the connection open (llhttp is then back at a message start).
+        self._llhttp: HttpRequestParser | HttpResponseParser | None = None
+
+    def _feed_llhttp(self, head: bytearray) -> bool:
+        """Whether llhttp accepts ``head`` (a complete head, fed alone)."""
+        llhttp = self._llhttp
+        if llhttp is None:
+            if self._client:
+                llhttp = HttpResponseParser(self._llhttp_callbacks)
+            else:
+                llhttp = HttpRequestParser(self._llhttp_callbacks)
+            self._llhttp = llhttp
+        try:
+            llhttp.feed_data(head)
+        except HttpParserUpgrade:
+            # CONNECT or Upgrade: llhttp stops there; accepted.
+            self._llhttp = None
+            return True
+        except HttpParserError:
+            self._llhttp = None
+            return False
+        if self._completed:
+            self._completed.clear()
+        else:
+            self._llhttp = None  # it now expects a body: start afresh next time
+        return True
+
+    def _parse_request(self, head: bytearray) -> RequestHead:
+        if not self._feed_llhttp(head):
+            return PyParser._parse_request(self, head)
+        text = head.decode("latin-1")
+        nl = text.find("\r\n")
+        match = _REQUEST_LINE.fullmatch(text, 0, nl)
+        if match is None or nl > self.limits.max_start_line:
+            return PyParser._parse_request(self, head)
+        method, target, version = match.groups()
+        _check_request_line(method, target, version)
+        fields = self._fields(text, nl)
+        if fields is None:
+            return PyParser._parse_request(self, head)
+        result = self._request_head(method, target, version, fields)
+        if not result.keep_alive or result.upgrade:
+            self._llhttp = None
+        return result
+
+    def _parse_response(self, head: bytearray) -> ResponseHead:
+        if not self._feed_llhttp(head):
+            return PyParser._parse_response(self, head)
+        text = head.decode("latin-1")
+        nl = text.find("\r\n")
+        match = _STATUS_LINE.fullmatch(text, 0, nl)
+        if match is None or nl > self.limits.max_start_line:
+            return PyParser._parse_response(self, head)
+        version, code, reason = match.groups()
+        _check_status_line(version, code)
+        fields = self._fields(text, nl)
+        if fields is None:
+            return PyParser._parse_response(self, head)
+        result = self._response_head(version, int(code), reason or "", fields)
+        if not result.keep_alive or result.upgrade or result.has_body:
+            self._llhttp = None
+        return result
+
+    @staticmethod
+    def _fields(text: str, nl: int) -> Headers | None:
+        """Split the field lines llhttp accepted; None if one is not covered."""
+        end = len(text) - 2
+        fields: Headers = _FIELD_LINE.findall(text, nl + 1, end)
+        if len(fields) != text.count("\n", nl + 1, end) - 1:
+            return None
+        if " \r" in text or "\t\r" in text:
+            fields = [(name, value.rstrip(" \t")) for name, value in fields]
+        return fields
