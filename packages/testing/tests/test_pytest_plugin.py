@@ -503,3 +503,108 @@ def test_the_plugin_is_registered_under_its_entry_point(pytester: pytest.Pyteste
         """
     )
     run(pytester).assert_outcomes(passed=1)
+
+
+# -- the HTTP fixtures -----------------------------------------------------------------------
+
+HTTP_CONFTEST = """
+    import pytest
+    from squall.httputil import HTTPHeaders, ResponseStartLine
+
+    def handle(request):
+        status = 404 if request.path == "/missing" else 200
+        body = f"{request.method} {request.uri} {request.remote_ip}".encode()
+        request.connection.write_headers(
+            ResponseStartLine("HTTP/1.1", status, "OK"),
+            HTTPHeaders({"Content-Length": str(len(body))}),
+            body,
+        )
+        request.connection.finish()
+
+    @pytest.fixture
+    def app():
+        return handle
+"""
+
+
+def test_http_fixtures(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(HTTP_CONFTEST)
+    pytester.makepyfile(
+        """
+        import pytest
+        from squall.httpclient import HTTPClientError
+
+        async def test_fetch(fetch):
+            response = await fetch("/hello?x=1")
+            assert response.code == 200
+            assert response.body == b"GET /hello?x=1 127.0.0.1"
+
+        async def test_fetch_error_codes(fetch):
+            assert (await fetch("/missing")).code == 404
+            with pytest.raises(HTTPClientError):
+                await fetch("/missing", raise_error=True)
+
+        async def test_client_and_base_url(http_client, base_url, http_port):
+            assert base_url == f"http://127.0.0.1:{http_port}"
+            response = await http_client.fetch(base_url + "/direct", method="POST", body="")
+            assert response.body.startswith(b"POST /direct")
+
+        def test_sync_test_with_run_sync(io_loop, fetch, http_server):
+            response = io_loop.run_sync(lambda: fetch("/sync"))
+            assert response.body.startswith(b"GET /sync")
+        """
+    )
+    run(pytester, "-W", "error").assert_outcomes(passed=4)
+
+
+def test_http_server_options_fixture(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        HTTP_CONFTEST
+        + """
+    @pytest.fixture
+    def http_server_options():
+        return {"xheaders": True}
+    """
+    )
+    pytester.makepyfile(
+        """
+        async def test_xheaders(fetch):
+            response = await fetch("/", headers={"X-Real-Ip": "10.9.8.7"})
+            assert response.body.endswith(b" 10.9.8.7")
+        """
+    )
+    run(pytester, "-W", "error").assert_outcomes(passed=1)
+
+
+def test_http_server_without_an_app_fixture(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        async def test_it(fetch):
+            pass
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'app' not found*"])
+
+
+def test_base_url_is_left_to_pytest_base_url(pytester: pytest.Pytester) -> None:
+    # A stand-in for pytest-base-url (used by pytest-playwright and
+    # pytest-selenium), registered under the name of its entry point.
+    pytester.makepyfile(
+        base_url="""
+        import pytest
+
+        @pytest.fixture
+        def base_url():
+            return "https://example.invalid"
+        """
+    )
+    pytester.makepyfile(
+        """
+        def test_it(base_url):
+            assert base_url == "https://example.invalid"
+        """
+    )
+    pytester.syspathinsert()
+    run(pytester, "-p", "base_url").assert_outcomes(passed=1)
