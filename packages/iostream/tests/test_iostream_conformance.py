@@ -451,11 +451,11 @@ def test_peer_close_mid_read(io_loop: IOLoop, stream_pair: Pairs) -> None:
     run(io_loop, main)
 
 
+# Only TCP connections reset (RST): pipes and unix sockets cannot.
+@pytest.mark.parametrize("stream_pair", ["tcp", "tcp6", "tls"], indirect=True)
 def test_reset_mid_read(io_loop: IOLoop, stream_pair: Pairs) -> None:
     async def main() -> None:
         pair = await stream_pair()
-        if pair.kind in ("pipe", "unix"):
-            pytest.skip("only TCP connections reset")
         reading = pair.reader.read_until(b"\n")
         pair.reset_writer()
         with pytest.raises(StreamClosedError) as info:
