@@ -652,7 +652,13 @@ class HTTP1Connection(HTTPConnection):
             data = self._response_head_bytes(start_line, headers)  # type: ignore[arg-type]
         self._write_state = _WRITING
         if chunk:
-            data += self._frame(chunk)
+            remaining = self._remaining
+            if remaining is not None and not self._chunking and len(chunk) <= remaining:
+                # The common case (a whole response with its length), inline.
+                self._remaining = remaining - len(chunk)
+                data += chunk
+            else:
+                data += self._frame(chunk)
         try:
             future = self.stream.write(data)
         except StreamClosedError as exc:
@@ -683,7 +689,10 @@ class HTTP1Connection(HTTPConnection):
             self._drop_body = head.method == "HEAD"
             self._switching = code == 101
         elif content_length is not None:
-            self._remaining = _parse_length(content_length)
+            if content_length in _lengths:
+                self._remaining = _lengths[content_length]
+            else:
+                self._remaining = _parse_length(content_length)
         elif transfer_encoding is not None:
             pass  # the application frames the body itself
         elif version == "HTTP/1.1":
@@ -918,9 +927,19 @@ class HTTP1Connection(HTTPConnection):
         self._max_body_size = max_body_size
 
 
-def _parse_length(value: str) -> int:
-    if type(value) is not str:  # e.g. an int stored in the headers
-        value = str(value)
-    if _DIGITS.fullmatch(value) is None:
-        raise HTTPOutputError(f"Invalid Content-Length {value[:32]!r}")
-    return int(value)
+# Content-Length values seen, parsed (a server sends the same few again and
+# again); bounded: emptied when full.
+_lengths: dict[object, int] = {}
+_LENGTHS_CACHED = 1000
+
+
+def _parse_length(value: object) -> int:
+    if value in _lengths:
+        return _lengths[value]
+    text = str(value)  # e.g. an int stored in the headers
+    if _DIGITS.fullmatch(text) is None:
+        raise HTTPOutputError(f"Invalid Content-Length {text[:32]!r}")
+    if len(_lengths) >= _LENGTHS_CACHED:
+        _lengths.clear()
+    length = _lengths[value] = int(text)
+    return length
