@@ -284,8 +284,10 @@ class HTTPHeaders(MutableMapping[str, str]):
             raise HTTPInputError(f"invalid character in header {last} value")
         if not part:
             return
-        part = " " + part
         values = self._lists.get(last)
+        current = self._dict[last] if values is None else values[-1]
+        if current:
+            part = " " + part
         if values is not None:
             values[-1] += part
         self._dict[last] += part
