@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import gzip
+import hashlib
 import os
 import socket
 import ssl
@@ -25,10 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import trustme
 
 from squall.httpclient import AsyncHTTPClient, HTTPClientError, HTTPResponse
 from squall.ioloop import IOLoop
-from squall.netutil import Resolver
+from squall.netutil import OverrideResolver, Resolver
 from squall.simple_httpclient import (
     HTTPStreamClosedError,
     HTTPTimeoutError,
@@ -1288,5 +1290,425 @@ def test_expect_100_continue_without_interim_response(io_loop: IOLoop, harness: 
             client, server.url(), method="PUT", body=b"anyway", expect_100_continue=True
         )
         assert result.body.endswith(b"anyway")
+
+    run(io_loop, f)
+
+
+# ---------------------------------------------------------------------------
+# Malformed, truncated and reset responses, oversized heads
+# ---------------------------------------------------------------------------
+
+
+def raw(data: bytes, then: str = "close") -> Handler:
+    """Write `data`, then close, reset, or keep the connection (then="keep")."""
+
+    async def handler(request: Request, writer: asyncio.StreamWriter) -> bool:
+        writer.write(data)
+        if then == "reset":
+            await writer.drain()
+            reset(writer)
+            return False
+        return then == "keep"
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("reply", "then", "expected"),
+    [
+        (b"garbage\r\n\r\n", "close", "Malformed"),
+        (b"HTTP/1.1 abc OK\r\n\r\n", "close", "Malformed"),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx",
+            "close",
+            "Malformed",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "close",
+            "Malformed",
+        ),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "keep", "Malformed"),
+        (b"HTTP/1.1 200 OK\r\nBad Header\r\n\r\n", "close", "Malformed"),
+        (b"HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n", "close", "Malformed"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf", "close", "closed"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", "close", "closed"),
+        (b"HTTP/1.1 200 OK\r\nContent-Le", "close", "closed"),
+        (b"", "close", "closed"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf", "reset", "closed"),
+        (b"", "reset", "closed"),
+    ],
+)
+def test_bad_responses_fail_cleanly(
+    io_loop: IOLoop, harness: Harness, reply: bytes, then: str, expected: str
+) -> None:
+    async def f() -> None:
+        bad = await harness.server(raw(reply, then))
+        good = await harness.server(answer(response(200, b"fine")))
+        client = harness.client(max_clients=1)
+        error = await fetch_error(client, bad.url())
+        assert error.code == 599
+        assert expected in str(error)
+        assert error.__cause__ is not None or isinstance(error, HTTPStreamClosedError)
+        # Nothing is left behind: the next request works, and the broken
+        # connection is not in the pool.
+        assert not client._pool
+        assert (await fetch(client, good.url())).body == b"fine"
+
+    run(io_loop, f)
+
+
+def test_response_head_too_large(io_loop: IOLoop, harness: Harness) -> None:
+    huge = response(200, b"x", {f"X-{i}": "v" * 100 for i in range(100)})
+
+    async def f() -> None:
+        server = await harness.server(answer(huge))
+        client = harness.client(max_header_size=4096)
+        error = await fetch_error(client, server.url())
+        assert error.code == 599
+        assert "Malformed" in str(error)
+        roomy = harness.client()
+        assert (await fetch(roomy, server.url())).code == 200
+
+    run(io_loop, f)
+
+
+def test_connection_refused(io_loop: IOLoop, harness: Harness) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+
+    async def f() -> None:
+        client = harness.client()
+        error = await fetch_error(client, f"http://127.0.0.1:{port}/")
+        assert error.code == 599
+        assert f"127.0.0.1:{port}" in str(error)
+        assert isinstance(error.__cause__, OSError)
+
+    run(io_loop, f)
+
+
+def test_unresolvable_host(io_loop: IOLoop, harness: Harness) -> None:
+    class Failing(Resolver):
+        def resolve(self, host: str, port: int, family: Any = 0, callback: Any = None) -> Any:
+            future = asyncio.get_running_loop().create_future()
+            future.set_exception(socket.gaierror(socket.EAI_NONAME, f"no such host {host}"))
+            return future
+
+    async def f() -> None:
+        client = harness.client(resolver=Failing())
+        error = await fetch_error(client, "http://nowhere.invalid/")
+        assert error.code == 599
+        assert "nowhere.invalid" in str(error)
+        assert isinstance(error.__cause__, socket.gaierror)
+
+    run(io_loop, f)
+
+
+def test_trailing_garbage_prevents_reuse(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(raw(response(200, b"ok") + b"EXTRA", "keep"))
+        client = harness.client()
+        assert (await fetch(client, server.url())).body == b"ok"
+        assert (await fetch(client, server.url())).body == b"ok"
+        assert server.connections == 2
+
+    run(io_loop, f)
+
+
+# ---------------------------------------------------------------------------
+# Name resolution and addresses
+# ---------------------------------------------------------------------------
+
+
+def test_hostname_mapping(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(answer(echo))
+        client = harness.client(hostname_mapping={"www.example.invalid": "127.0.0.1"})
+        result = await fetch(client, f"http://www.example.invalid:{server.port}/mapped")
+        assert result.code == 200
+        assert server.requests[0].headers["host"] == f"www.example.invalid:{server.port}"
+
+    run(io_loop, f)
+
+
+def test_resolver_argument(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(answer(echo))
+        resolver = OverrideResolver(Resolver(), {("api.invalid", 80): ("127.0.0.1", server.port)})
+        client = harness.client(resolver=resolver)
+        assert (await fetch(client, "http://api.invalid/")).code == 200
+        client.close()
+        # The client does not close a resolver it was given.
+        other = harness.client(resolver=resolver)
+        assert (await fetch(other, "http://api.invalid/")).code == 200
+        resolver.close()
+
+    run(io_loop, f)
+
+
+def test_network_interface_and_allow_ipv6(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(answer(echo))
+        client = harness.client()
+        await fetch(client, server.url(), network_interface="127.0.0.1")
+        await fetch(client, server.url(host="localhost"), allow_ipv6=False)
+        assert server.connections == 2
+
+    run(io_loop, f)
+
+
+def ipv6_available() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not ipv6_available(), reason="no IPv6 loopback")
+def test_ipv6_literal(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(answer(echo), host="::1")
+        client = harness.client()
+        result = await fetch(client, server.url())
+        assert result.code == 200
+        assert server.requests[0].headers["host"] == f"[::1]:{server.port}"
+
+    run(io_loop, f)
+
+
+# ---------------------------------------------------------------------------
+# Authentication
+# ---------------------------------------------------------------------------
+
+
+def test_basic_auth(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(answer(echo))
+        client = harness.client()
+        await fetch(client, server.url(), auth_username="Aladdin", auth_password="open sesame")
+        assert server.requests[0].headers["authorization"] == "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        await fetch(client, server.url().replace("://", "://us%40r:p%3Ass@"))
+        expected = base64.b64encode(b"us@r:p:ss").decode()
+        assert server.requests[1].headers["authorization"] == f"Basic {expected}"
+
+    run(io_loop, f)
+
+
+def digest_server(username: str, password: str, realm: str = "squall") -> Handler:
+    """Digest authentication (RFC 7616, MD5, qop=auth), checked independently."""
+    nonce = "dcd98b7102dd2f0e8b11d0f600bfb0c093"
+
+    def h(text: str) -> str:
+        return hashlib.md5(text.encode()).hexdigest()
+
+    async def handler(request: Request, writer: asyncio.StreamWriter) -> bool:
+        header = request.headers.get("authorization", "")
+        if header.startswith("Digest "):
+            fields = {
+                k.strip(): v.strip().strip('"')
+                for k, v in (part.split("=", 1) for part in header[7:].split(","))
+            }
+            ha1 = h(f"{username}:{realm}:{password}")
+            ha2 = h(f"{request.method}:{fields['uri']}")
+            expected = h(f"{ha1}:{nonce}:{fields['nc']}:{fields['cnonce']}:auth:{ha2}")
+            if fields["response"] == expected and fields["uri"] == request.target:
+                writer.write(response(200, b"welcome"))
+                return True
+        challenge = f'Digest realm="{realm}", qop="auth", nonce="{nonce}", opaque="o"'
+        writer.write(response(401, b"who?", {"WWW-Authenticate": challenge}))
+        return True
+
+    return handler
+
+
+def test_digest_auth(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(digest_server("mufasa", "circle of life"))
+        client = harness.client()
+        result = await fetch(
+            client,
+            server.url("/dir/index.html?x=1"),
+            auth_username="mufasa",
+            auth_password="circle of life",
+            auth_mode="digest",
+        )
+        assert result.body == b"welcome"
+        assert len(server.requests) == 2
+        assert server.connections == 1
+        wrong = await fetch_error(
+            client, server.url(), auth_username="mufasa", auth_password="x", auth_mode="digest"
+        )
+        assert wrong.code == 401
+        # Basic mode does not answer a Digest challenge.
+        basic = await fetch_error(client, server.url(), auth_username="mufasa", auth_password="x")
+        assert basic.code == 401
+
+    run(io_loop, f)
+
+
+# ---------------------------------------------------------------------------
+# TLS
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ca_file(tls_ca: trustme.CA, tmp_path: Any) -> str:
+    path = tmp_path / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+def test_https_verified_with_ca_certs(
+    io_loop: IOLoop, harness: Harness, server_ssl_context: ssl.SSLContext, ca_file: str
+) -> None:
+    async def f() -> None:
+        server = await harness.server(answer(echo), ssl_context=server_ssl_context)
+        client = harness.client()
+        for host in ("localhost", "127.0.0.1"):
+            result = await fetch(client, server.url(host=host), ca_certs=ca_file, allow_ipv6=False)
+            assert result.code == 200
+            assert result.effective_url.startswith("https://")
+        await fetch(client, server.url(host="localhost"), ca_certs=ca_file, allow_ipv6=False)
+        assert server.connections == 2  # per host name
+
+    run(io_loop, f)
+
+
+def test_https_verification_is_on_by_default(
+    io_loop: IOLoop, harness: Harness, server_ssl_context: ssl.SSLContext
+) -> None:
+    async def f() -> None:
+        server = await harness.server(answer(echo), ssl_context=server_ssl_context)
+        client = harness.client()
+        error = await fetch_error(client, server.url())  # certifi does not know the test CA
+        assert error.code == 599
+        assert "TLS" in str(error)
+        assert "CERTIFICATE_VERIFY_FAILED" in str(error)
+        unverified = await fetch(client, server.url(), validate_cert=False)
+        assert unverified.code == 200
+
+    run(io_loop, f)
+
+
+def test_https_with_ssl_options(
+    io_loop: IOLoop,
+    harness: Harness,
+    server_ssl_context: ssl.SSLContext,
+    client_ssl_context: ssl.SSLContext,
+) -> None:
+    async def f() -> None:
+        server = await harness.server(answer(echo), ssl_context=server_ssl_context)
+        client = harness.client()
+        assert (await fetch(client, server.url(), ssl_options=client_ssl_context)).code == 200
+        # A connection verified with one context is not reused by a request
+        # that asks for another.
+        await fetch(client, server.url(), validate_cert=False)
+        assert server.connections == 2
+        await fetch(client, server.url(), ssl_options=client_ssl_context)
+        assert server.connections == 2
+
+    run(io_loop, f)
+
+
+def test_https_host_name_mismatch(
+    io_loop: IOLoop, harness: Harness, tls_ca: trustme.CA, ca_file: str
+) -> None:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls_ca.issue_cert("other.example").configure_cert(context)
+
+    async def f() -> None:
+        server = await harness.server(answer(echo), ssl_context=context)
+        client = harness.client()
+        error = await fetch_error(client, server.url(host="localhost"), ca_certs=ca_file)
+        assert error.code == 599
+        assert "TLS" in str(error)
+
+    run(io_loop, f)
+
+
+def test_client_certificate(
+    io_loop: IOLoop,
+    harness: Harness,
+    tls_ca: trustme.CA,
+    server_ssl_context: ssl.SSLContext,
+    ca_file: str,
+    tmp_path: Any,
+) -> None:
+    server_ssl_context.verify_mode = ssl.CERT_REQUIRED
+    tls_ca.configure_trust(server_ssl_context)
+    leaf = tls_ca.issue_cert("client@example.com")
+    cert = tmp_path / "client.pem"
+    key = tmp_path / "client.key"
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    leaf.private_key_pem.write_to_path(str(key))
+
+    async def f() -> None:
+        server = await harness.server(answer(echo), ssl_context=server_ssl_context)
+        client = harness.client()
+        result = await fetch(
+            client, server.url(), ca_certs=ca_file, client_cert=str(cert), client_key=str(key)
+        )
+        assert result.code == 200
+
+    run(io_loop, f)
+
+
+# ---------------------------------------------------------------------------
+# Proxies
+# ---------------------------------------------------------------------------
+
+
+def test_http_through_proxy(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        origin = await harness.server(answer(echo))
+        proxy = await harness.proxy(credentials="pu:pp")
+        client = harness.client()
+        kwargs = {"proxy_host": "127.0.0.1", "proxy_port": proxy.port}
+        result = await fetch(
+            client, origin.url("/via?x=1"), proxy_username="pu", proxy_password="pp", **kwargs
+        )
+        assert result.code == 200
+        assert proxy.requests[0].target == origin.url("/via?x=1")
+        assert proxy.requests[0].headers["host"] == f"127.0.0.1:{origin.port}"
+        assert origin.requests[0].target == "/via?x=1"
+        assert "proxy-authorization" not in origin.requests[0].headers
+        await fetch(
+            client, origin.url("/again"), proxy_username="pu", proxy_password="pp", **kwargs
+        )
+        assert proxy.connections == 1  # the connection to the proxy is reused
+        refused = await fetch_error(client, origin.url("/"), **kwargs)
+        assert refused.code == 407
+
+    run(io_loop, f)
+
+
+def test_https_through_proxy_tunnel(
+    io_loop: IOLoop, harness: Harness, server_ssl_context: ssl.SSLContext, ca_file: str
+) -> None:
+    async def f() -> None:
+        origin = await harness.server(answer(echo), ssl_context=server_ssl_context)
+        proxy = await harness.proxy(credentials="pu:pp")
+        client = harness.client()
+        kwargs: dict[str, Any] = {
+            "proxy_host": "127.0.0.1",
+            "proxy_port": proxy.port,
+            "proxy_username": "pu",
+            "proxy_password": "pp",
+            "ca_certs": ca_file,
+        }
+        url = origin.url("/secret", host="localhost")
+        result = await fetch(client, url, **kwargs)
+        assert result.code == 200
+        assert proxy.tunnels == [f"localhost:{origin.port}"]
+        assert origin.requests[0].target == "/secret"
+        await fetch(client, url, **kwargs)
+        assert proxy.tunnels == [f"localhost:{origin.port}"]  # the tunnel is reused
+        assert origin.connections == 1
+        refused = await fetch_error(client, url, **{**kwargs, "proxy_password": "wrong"})
+        assert refused.code == 599
+        assert "407" in str(refused)
 
     run(io_loop, f)
