@@ -338,3 +338,10 @@ def test_continuation_of_an_empty_value() -> None:
     h.parse_line(" baz")
     assert h.get_list("Foo") == ["bar", "baz"]
     assert h["Foo"] == "bar,baz"
+
+
+def test_constructor_from_dict_normalizes_and_replaces() -> None:
+    h = HTTPHeaders({"content-type": "a", "Content-Type": "b", "x-y": "c"})
+    assert list(h.get_all()) == [("Content-Type", "b"), ("X-Y", "c")]
+    h.add("X-Y", "d")
+    assert h.get_list("x-y") == ["c", "d"]

@@ -325,3 +325,19 @@ def test_get_ssl_certificate_over_tls(io_loop: Any, tls_ca: Any, tls_server_cert
 
 def test_module_is_the_public_one() -> None:
     assert HTTPServerRequest.__module__ == "squall.httputil"
+
+
+def test_partial_context_and_plain_mapping_headers() -> None:
+    context = types.SimpleNamespace(remote_ip="1.2.3.4")
+    request = HTTPServerRequest("GET", "/", connection=FakeConnection(context))
+    assert (request.remote_ip, request.protocol) == ("1.2.3.4", "http")
+    context = types.SimpleNamespace(remote_ip="1.2.3.4", protocol="https")
+    request = HTTPServerRequest(
+        "GET", "/", connection=FakeConnection(context), remote_ip="5.6.7.8"
+    )
+    assert (request.remote_ip, request.protocol) == ("5.6.7.8", "https")
+    request = HTTPServerRequest("GET", "/", connection=FakeConnection(context), protocol="http")
+    assert (request.remote_ip, request.protocol) == ("1.2.3.4", "http")
+    # Older code passed plain dictionaries as headers.
+    request = HTTPServerRequest("GET", "/", headers={"Host": "h.example"})  # type: ignore[arg-type]
+    assert request.host == "h.example"

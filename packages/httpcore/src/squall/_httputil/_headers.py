@@ -152,10 +152,24 @@ class HTTPHeaders(MutableMapping[str, str]):
         self._dict = {}
         self._lists = {}
         self._last_key = None
-        if len(args) == 1 and not kwargs and isinstance(args[0], HTTPHeaders):
-            self._copy_from(args[0])
-        elif args or kwargs:
-            self.update(*args, **kwargs)
+        if not (args or kwargs):
+            return
+        if len(args) == 1 and not kwargs:
+            arg = args[0]
+            if isinstance(arg, HTTPHeaders):
+                self._copy_from(arg)
+                return
+            if type(arg) is dict:
+                # The common case (a response's first headers): no per-item call.
+                joined = self._dict
+                for name, value in arg.items():
+                    try:
+                        norm = _normalized[name]
+                    except KeyError:
+                        norm = _normalize_name(name)
+                    joined[norm] = value
+                return
+        self.update(*args, **kwargs)
 
     @classmethod
     def _from_pairs(cls: type[_H], pairs: Iterable[tuple[str, str]]) -> _H:

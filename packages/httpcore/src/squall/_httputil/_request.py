@@ -159,17 +159,27 @@ class HTTPServerRequest:
             headers = HTTPHeaders()
         self.headers = headers
         self.body: bytes = body or b""
-        if remote_ip is None or protocol is None:
+        if remote_ip is None and protocol is None:
             # The connection's context knows the peer (HTTP1Connection's is
-            # set up by HTTPServer, with xheaders already applied).
-            context = getattr(connection, "context", None)
-            if remote_ip is None:
-                remote_ip = getattr(context, "remote_ip", None)
-            if protocol is None:
-                protocol = getattr(context, "protocol", None) or "http"
+            # set up by HTTPServer, with xheaders already applied).  Plain
+            # attribute reads: the common case costs no function call.
+            try:
+                context = connection.context  # type: ignore[union-attr]
+                remote_ip = context.remote_ip
+                protocol = context.protocol
+            except AttributeError:
+                remote_ip, protocol = self._from_context(connection, None, None)
+        elif remote_ip is None or protocol is None:
+            remote_ip, protocol = self._from_context(connection, remote_ip, protocol)
         self.remote_ip: str | None = remote_ip
-        self.protocol: str = protocol
-        self.host: str = host or headers.get("Host") or "127.0.0.1"
+        self.protocol: str = protocol or "http"
+        if host is None:
+            # "Host" is the normalized spelling: one dictionary lookup.
+            try:
+                host = headers._dict.get("Host")
+            except AttributeError:  # a plain mapping, from older code
+                host = headers.get("Host")
+        self.host: str = host or "127.0.0.1"
         self.files = files if files is not None else {}
         self.connection = connection
         self.server_connection = server_connection
@@ -181,6 +191,17 @@ class HTTPServerRequest:
         self._arguments: dict[str, list[bytes]] | None = None
         self._cookies: http.cookies.SimpleCookie | None = None
         self._host_name: str | None = None
+
+    @staticmethod
+    def _from_context(
+        connection: object, remote_ip: str | None, protocol: str | None
+    ) -> tuple[str | None, str | None]:
+        context = getattr(connection, "context", None)
+        if remote_ip is None:
+            remote_ip = getattr(context, "remote_ip", None)
+        if protocol is None:
+            protocol = getattr(context, "protocol", None)
+        return remote_ip, protocol
 
     # -- parsed on demand -------------------------------------------------
 
