@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -9,9 +11,12 @@ pytest_plugins = ["pytester"]
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     # (hypothesis' plugin alone takes seconds per session, and is not needed)
-    return pytester.runpytest_inprocess(
-        "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-ra", *args
-    )
+    options = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-ra"]
+    if importlib.util.find_spec("pytest_asyncio") is not None:
+        # Where pytest-asyncio is installed, it is active in these sessions
+        # too, and warns (an error with -W error) unless this is set.
+        options += ["-o", "asyncio_default_fixture_loop_scope=function"]
+    return pytester.runpytest_inprocess(*options, *args)
 
 
 # -- async tests and the io_loop fixture ----------------------------------------------
@@ -400,8 +405,8 @@ def test_async_test_case_failure_modes_under_unittest(pytester: pytest.Pytester)
 def test_tests_marked_for_other_async_plugins_are_left_to_them(
     pytester: pytest.Pytester,
 ) -> None:
-    # A stand-in for pytest-asyncio / anyio: runs coroutine tests marked
-    # "asyncio" with asyncio.run.
+    # A stand-in for pytest-trio / anyio / pytest-asyncio (the real one may be
+    # installed): runs coroutine tests marked "trio" with asyncio.run.
     pytester.makeconftest(
         """
         import asyncio
@@ -409,11 +414,11 @@ def test_tests_marked_for_other_async_plugins_are_left_to_them(
         import pytest
 
         def pytest_configure(config):
-            config.addinivalue_line("markers", "asyncio: run by the stand-in")
+            config.addinivalue_line("markers", "trio: run by the stand-in")
 
         @pytest.hookimpl(tryfirst=True)
         def pytest_pyfunc_call(pyfuncitem):
-            if pyfuncitem.get_closest_marker("asyncio"):
+            if pyfuncitem.get_closest_marker("trio"):
                 names = inspect.signature(pyfuncitem.obj).parameters
                 kwargs = {n: v for n, v in pyfuncitem.funcargs.items() if n in names}
                 asyncio.run(pyfuncitem.obj(**kwargs))
@@ -426,7 +431,7 @@ def test_tests_marked_for_other_async_plugins_are_left_to_them(
         import pytest
         from squall.ioloop import IOLoop
 
-        @pytest.mark.asyncio
+        @pytest.mark.trio
         async def test_foreign(request):
             assert "io_loop" not in request.fixturenames
             # squall still works on someone else's asyncio loop
@@ -608,3 +613,60 @@ def test_base_url_is_left_to_pytest_base_url(pytester: pytest.Pytester) -> None:
     )
     pytester.syspathinsert()
     run(pytester, "-p", "base_url").assert_outcomes(passed=1)
+
+
+def test_a_foreign_async_test_cannot_use_the_io_loop_fixture(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nmarkers =\n    anyio: run by anyio\n")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.anyio
+        async def test_it(io_loop):
+            pass
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*squall's io_loop fixture cannot serve test_it: the test is marked 'anyio'*"]
+    )
+
+
+# -- pytest-asyncio ---------------------------------------------------------------------------
+
+
+COEXISTING = """
+    import asyncio
+    import pytest
+    from squall.ioloop import IOLoop
+
+    @pytest.mark.asyncio
+    async def test_run_by_pytest_asyncio():
+        # squall works on pytest-asyncio's loop too (without squall's fixtures)
+        assert IOLoop.current().asyncio_loop is asyncio.get_running_loop()
+
+    async def test_run_by_squall(io_loop):
+        assert asyncio.get_running_loop() is io_loop.asyncio_loop
+
+    @pytest.mark.gen_test(timeout=5)
+    async def test_marked_for_squall(io_loop):
+        assert asyncio.get_running_loop() is io_loop.asyncio_loop
+"""
+
+
+def test_pytest_asyncio_strict_mode_coexists(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("pytest_asyncio")
+    pytester.makepyfile(COEXISTING)
+    run(pytester, "-W", "error").assert_outcomes(passed=3)
+
+
+def test_pytest_asyncio_auto_mode_is_refused_clearly(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("pytest_asyncio")
+    pytester.makepyfile(COEXISTING)
+    result = run(pytester, "-o", "asyncio_mode=auto")
+    # pytest-asyncio takes every coroutine test; those using squall's loop say why they can't run.
+    result.assert_outcomes(passed=1, errors=2)
+    result.stdout.fnmatch_lines(
+        ["*marked 'asyncio', so pytest-asyncio runs it*asyncio_mode=auto*"]
+    )

@@ -55,18 +55,33 @@ def main(**kwargs: Any) -> None:
     for name, (flag, _) in _UNITTEST_FLAGS.items():
         if options[name]:
             argv.insert(1, flag)
-    main_module = sys.modules.get("__main__")
-    if "defaultTest" not in kwargs and callable(getattr(main_module, "all", None)):
-        # unittest.main looks "__main__.all" up as a name; a script run as
-        # `python -m squall.testing` has none, and discovers tests instead.
-        kwargs["defaultTest"] = "__main__.all"
-        kwargs.setdefault("module", None)
-    kwargs.setdefault("module", None)
+    module = kwargs.pop("module", None)
+    if module is None:
+        # unittest.main(module=None) discovers tests when none is named and
+        # ignores defaultTest: name the default tests on its command line.
+        default = kwargs.pop("defaultTest", None)
+        if default is None and callable(getattr(sys.modules.get("__main__"), "all", None)):
+            default = "__main__.all"
+        if default is not None and not _names_tests(argv[1:]):
+            argv += [default] if isinstance(default, str) else list(default)
     try:
-        unittest.main(argv=argv, **kwargs)
+        unittest.main(module=module, argv=argv, **kwargs)
     except SystemExit as exc:
         if exc.code in (0, None):
             gen_log.info("PASS")
         else:
             gen_log.error("FAIL")
         raise
+
+
+def _names_tests(args: list[str]) -> bool:
+    """Return True if unittest's arguments `args` name tests (not only options)."""
+    takes_value = False
+    for arg in args:
+        if takes_value:
+            takes_value = False
+        elif arg == "-k":
+            takes_value = True  # -k PATTERN
+        elif not arg.startswith("-"):
+            return True
+    return False

@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from squall.httpserver import HTTPServer
     from squall.ioloop import IOLoop
 
-#: Markers of other plugins that run coroutine tests themselves.
-_FOREIGN_MARKERS = ("asyncio", "anyio", "trio")
+#: Markers of other plugins that run coroutine tests themselves, and those plugins.
+_FOREIGN_MARKERS = {"asyncio": "pytest-asyncio", "anyio": "anyio", "trio": "pytest-trio"}
 
 _CLAIMED = pytest.StashKey[bool]()
 _TEST_LOOP: pytest.StashKey[TestLoop] = pytest.StashKey()
@@ -119,9 +119,16 @@ def _runs_on_io_loop(item: pytest.Function) -> bool:
         return False  # unittest (and AsyncTestCase) run their own methods
     if item.get_closest_marker("gen_test") is not None:
         return True
-    if any(item.get_closest_marker(name) is not None for name in _FOREIGN_MARKERS):
+    if _foreign_marker(item) is not None:
         return False
     return inspect.iscoroutinefunction(item.obj)
+
+
+def _foreign_marker(node: pytest.Item | pytest.Collector) -> str | None:
+    for name in _FOREIGN_MARKERS:
+        if node.get_closest_marker(name) is not None:
+            return name
+    return None
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -179,6 +186,15 @@ def io_loop(request: pytest.FixtureRequest) -> Iterator[IOLoop]:
     from squall._testing._supervisor import TestLoop
     from squall.ioloop import IOLoop
 
+    foreign = _foreign_marker(request.node)
+    if foreign is not None:
+        pytest.fail(
+            f"squall's io_loop fixture cannot serve {request.node.name}: the test is marked "
+            f"{foreign!r}, so {_FOREIGN_MARKERS[foreign]} runs it on another event loop. "
+            "Let squall run it: remove the marker (with pytest-asyncio, also use its strict "
+            "mode, the default, not asyncio_mode=auto, which marks every coroutine test).",
+            pytrace=False,
+        )
     test_loop = TestLoop(IOLoop(make_current=True))
     request.node.stash[_TEST_LOOP] = test_loop
     try:
