@@ -1712,3 +1712,150 @@ def test_https_through_proxy_tunnel(
         assert "407" in str(refused)
 
     run(io_loop, f)
+
+
+# ---------------------------------------------------------------------------
+# Against squall's own HTTPServer
+# ---------------------------------------------------------------------------
+
+
+class SquallServer:
+    """squall.httpserver.HTTPServer answering with the request's method, target and body."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        from squall.httpserver import HTTPServer
+        from squall.netutil import bind_sockets
+
+        self.streams: set[int] = set()
+        self.server = HTTPServer(self.handle, **kwargs)
+        sockets = bind_sockets(0, "127.0.0.1")
+        self.server.add_sockets(sockets)
+        self.port = sockets[0].getsockname()[1]
+        self.scheme = "https" if kwargs.get("ssl_options") else "http"
+
+    def handle(self, request: Any) -> None:
+        from squall.httputil import HTTPHeaders, ResponseStartLine
+
+        connection = request.connection
+        self.streams.add(id(connection.stream))
+        body = f"{request.method} {request.uri} ".encode() + request.body
+        if request.uri.startswith("/redirect"):
+            fields = HTTPHeaders({"Location": "/final", "Content-Length": "0"})
+            connection.write_headers(ResponseStartLine("HTTP/1.1", 302, ""), fields, b"")
+        elif request.uri.startswith("/chunked"):
+            connection.write_headers(ResponseStartLine("HTTP/1.1", 200, ""), HTTPHeaders())
+            for _ in range(3):
+                connection.write(body)
+        else:
+            fields = HTTPHeaders({"Content-Length": str(len(body))})
+            connection.write_headers(ResponseStartLine("HTTP/1.1", 200, ""), fields, body)
+        connection.finish()
+
+    def url(self, path: str = "/", host: str = "127.0.0.1") -> str:
+        return f"{self.scheme}://{host}:{self.port}{path}"
+
+    async def close(self) -> None:
+        self.server.stop()
+        await self.server.close_all_connections()
+
+
+def test_squall_server_concurrent_keep_alive(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = SquallServer()
+        try:
+            client = harness.client(max_clients=8)
+            futures = [client.fetch(server.url(f"/{i}")) for i in range(200)]
+            results = await asyncio.wait_for(asyncio.gather(*futures), 30)
+            assert [r.body for r in results] == [f"GET /{i} ".encode() for i in range(200)]
+            assert len(server.streams) <= 8
+            chunked = await fetch(client, server.url("/chunked"))
+            assert chunked.body == b"GET /chunked " * 3
+            redirected = await fetch(client, server.url("/redirect"), method="POST", body=b"x")
+            assert redirected.body == b"GET /final "
+            assert len(server.streams) <= 8
+        finally:
+            await server.close()
+
+    run(io_loop, f)
+
+
+def test_squall_server_request_bodies(io_loop: IOLoop, harness: Harness) -> None:
+    async def producer(write: Callable[[bytes], Awaitable[None]]) -> None:
+        for i in range(50):
+            await write(b"%d," % i)
+
+    async def f() -> None:
+        server = SquallServer()
+        try:
+            client = harness.client()
+            expected = b"".join(b"%d," % i for i in range(50))
+            result = await fetch(client, server.url("/up"), method="POST", body_producer=producer)
+            assert result.body == b"POST /up " + expected
+            big = os.urandom(1_000_000)
+            result = await fetch(
+                client, server.url("/big"), method="PUT", body=big, expect_100_continue=True
+            )
+            assert result.body == b"PUT /big " + big
+            assert len(server.streams) == 1
+        finally:
+            await server.close()
+
+    run(io_loop, f)
+
+
+def test_squall_server_tls(
+    io_loop: IOLoop, harness: Harness, server_ssl_context: ssl.SSLContext, ca_file: str
+) -> None:
+    async def f() -> None:
+        server = SquallServer(ssl_options=server_ssl_context)
+        try:
+            client = harness.client()
+            for i in range(3):
+                result = await fetch(
+                    client, server.url(f"/{i}", host="localhost"), ca_certs=ca_file
+                )
+                assert result.body == f"GET /{i} ".encode()
+            assert len(server.streams) == 1
+        finally:
+            await server.close()
+
+    run(io_loop, f)
+
+
+def test_blocking_client_against_squall_server() -> None:
+    import threading
+
+    from squall.httpclient import HTTPClient
+
+    ready = threading.Event()
+    holder: dict[str, Any] = {}
+
+    def serve() -> None:
+        loop = IOLoop(make_current=False)
+
+        async def start() -> None:
+            holder["server"] = SquallServer()
+            holder["stop"] = asyncio.Event()
+            holder["loop"] = asyncio.get_running_loop()
+            ready.set()
+            await holder["stop"].wait()
+            await holder["server"].close()
+
+        try:
+            loop.run_sync(start, timeout=60)
+        finally:
+            loop.close(all_fds=True)
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        assert ready.wait(10)
+        client = HTTPClient()
+        try:
+            for i in range(3):
+                assert client.fetch(holder["server"].url(f"/{i}")).body == f"GET /{i} ".encode()
+        finally:
+            client.close()
+    finally:
+        holder["loop"].call_soon_threadsafe(holder["stop"].set)
+        thread.join(10)
