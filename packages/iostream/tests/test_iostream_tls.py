@@ -378,6 +378,49 @@ def test_start_tls_verification_failure(
     run(io_loop, main)
 
 
+async def _tasks_settled() -> None:
+    """Wait (bounded) until no task but the caller's is left running."""
+    caller = asyncio.current_task()
+
+    async def poll() -> None:
+        while asyncio.all_tasks() - {caller, asyncio.current_task()}:
+            await asyncio.sleep(0.001)
+
+    await wait(poll())
+
+
+@pytest.mark.parametrize("side", ["client", "server"])
+def test_cancelling_start_tls_aborts_the_handshake(
+    io_loop: IOLoop,
+    server_ssl_context: ssl.SSLContext,
+    client_ssl_context: ssl.SSLContext,
+    side: str,
+) -> None:
+    async def main() -> None:
+        server, client = await _clear_text_pair()
+        # The peer stays in clear text and never answers the handshake.
+        upgrading, peer = (
+            (client.start_tls(False, client_ssl_context, "localhost"), server)
+            if side == "client"
+            else (server.start_tls(True, server_ssl_context), client)
+        )
+        if side == "client":
+            # The ClientHello reaches the peer: the handshake is under way.
+            await wait(peer.read_bytes(1))
+        else:
+            for _ in range(10):
+                await asyncio.sleep(0)
+        assert not upgrading.done()
+        upgrading.cancel()
+        # The new stream closed the connection: the peer sees it end...
+        await wait(peer.read_until_close())
+        assert peer.closed()
+        # ...and nothing is left running.
+        await _tasks_settled()
+
+    run(io_loop, main)
+
+
 def test_start_tls_needs_an_idle_stream(
     io_loop: IOLoop, client_ssl_context: ssl.SSLContext
 ) -> None:

@@ -55,11 +55,6 @@ _T = TypeVar("_T")
 #: applications tuned against it see the same behaviour.
 _INITIAL_CONNECT_TIMEOUT = 0.3
 
-#: Seconds an abandoned TLS handshake gets to see its socket shut down and
-#: close (it takes a loop iteration or two), so that `TCPClient.connect`
-#: leaves nothing open behind it when it fails.
-_ABORT_GRACE = 1.0
-
 #: An address as `socket.connect` takes it: ``(host, port)`` for IPv4,
 #: ``(host, port, flowinfo, scope_id)`` for IPv6.
 _Address = tuple[Any, ...]
@@ -304,29 +299,22 @@ def _failure(target: str, errors: list[tuple[_Address, BaseException]]) -> BaseE
     return restated
 
 
-async def _bounded(
-    awaitable: Awaitable[_T], deadline: float | None, what: str, cancel: bool = True
-) -> _T:
+async def _bounded(awaitable: Awaitable[_T], deadline: float | None, what: str) -> _T:
     """Await `awaitable`, giving up at `deadline` (loop time) with TimeoutError.
 
-    With `cancel`, the awaited work is cancelled on timeout and when the
-    caller is cancelled; otherwise the caller cleans up.
+    The awaited work is cancelled on timeout and when the caller is cancelled.
     """
     future = asyncio.ensure_future(awaitable)
     if deadline is None:
-        if cancel:
-            return await future
-        return await asyncio.shield(future)
+        return await future
     delay = max(0.0, deadline - asyncio.get_running_loop().time())
     try:
         done, _ = await asyncio.wait((future,), timeout=delay)
     except asyncio.CancelledError:
-        if cancel:
-            future.cancel()
+        future.cancel()
         raise
     if not done:
-        if cancel:
-            future.cancel()
+        future.cancel()
         raise TimeoutError(f"timed out {what}")
     return future.result()
 
@@ -340,37 +328,12 @@ async def _start_tls(
 ) -> IOStream:
     """Run the client side of the TLS handshake on `stream`, by `deadline`.
 
-    On failure, timeout or cancellation, the connection is closed before
-    this returns: the abandoned handshake is given a moment to notice.
+    On timeout or cancellation the upgrade's Future is cancelled, which
+    aborts the handshake and closes the connection (see `IOStream.start_tls`);
+    a failed handshake closes it too.
     """
-    upgrade = asyncio.ensure_future(
-        stream.start_tls(False, ssl_options=ssl_options, server_hostname=host)
-    )
-    try:
-        return await _bounded(upgrade, deadline, f"in the TLS handshake with {target}", False)
-    except BaseException:
-        _abort(stream)
-        if not upgrade.done():
-            await asyncio.wait((upgrade,), timeout=_ABORT_GRACE)
-        if upgrade.done() and not upgrade.cancelled():
-            upgrade.exception()  # already reported: the caller sees the first error
-        else:
-            upgrade.cancel()
-        raise
-
-
-def _abort(stream: IOStream) -> None:
-    """Tear down a stream whose TLS upgrade is being abandoned.
-
-    `IOStream.start_tls` hands the connection to a new stream that only its
-    Future would reveal; shutting the shared socket down makes that stream's
-    handshake fail and close, wherever it is.
-    """
-    try:
-        stream.socket.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # never connected, or already gone
-    stream.close()
+    upgrade = stream.start_tls(False, ssl_options=ssl_options, server_hostname=host)
+    return await _bounded(upgrade, deadline, f"in the TLS handshake with {target}")
 
 
 def _source_family(source_ip: str | None) -> socket.AddressFamily:

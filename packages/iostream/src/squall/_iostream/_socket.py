@@ -256,7 +256,8 @@ class IOStream(BaseIOStream):
         verified against `server_hostname` unless the options say otherwise.
         The Future resolves once the handshake is complete; if it fails,
         the Future fails with `StreamClosedError` (``real_error`` holding
-        the ``ssl.SSLError``).
+        the ``ssl.SSLError``).  Cancelling the Future aborts the handshake
+        and closes the connection.
 
         After this call the original stream must not be used.  Its close
         callback moves to the new stream.

@@ -252,11 +252,18 @@ class SSLIOStream(IOStream):
         read past its last read: the first bytes of the handshake.
         """
         future = self._connect_future = self._loop.create_future()
+        future.add_done_callback(self._on_upgrade_done)
         self._handed_over = True
         task = self._loop.create_task(self._start_tls(transport, take_leftover))
         self._establishing = task
         task.add_done_callback(self._on_established)
         return future
+
+    def _on_upgrade_done(self, future: asyncio.Future[Any]) -> None:
+        if future.cancelled():
+            # Nobody will get this stream: abort the handshake (cancelling
+            # the task that runs it) and close the connection.
+            self.close()
 
     async def _start_tls(self, raw: asyncio.Transport, take_leftover: Callable[[], bytes]) -> None:
         """Put the TLS layer over the plain transport `raw` and run the handshake."""
