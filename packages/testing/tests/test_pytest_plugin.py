@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
+from collections.abc import Callable
 
 import pytest
 
 pytest_plugins = ["pytester"]
 
-
-def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    # (hypothesis' plugin alone takes seconds per session, and is not needed)
-    options = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-ra"]
-    if importlib.util.find_spec("pytest_asyncio") is not None:
-        # Where pytest-asyncio is installed, it is active in these sessions
-        # too, and warns (an error with -W error) unless this is set.
-        options += ["-o", "asyncio_default_fixture_loop_scope=function"]
-    return pytester.runpytest_inprocess(*options, *args)
+#: The run_pytest fixture of conftest.py.
+RunPytest = Callable[..., pytest.RunResult]
 
 
 # -- async tests and the io_loop fixture ----------------------------------------------
 
 
-def test_async_tests_run_on_a_fresh_squall_loop(pytester: pytest.Pytester) -> None:
+def test_async_tests_run_on_a_fresh_squall_loop(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     pytester.makepyfile(
         """
         import asyncio
@@ -49,10 +44,12 @@ def test_async_tests_run_on_a_fresh_squall_loop(pytester: pytest.Pytester) -> No
             assert all(loop.asyncio_loop.is_closed() for loop in loops)
         """
     )
-    run(pytester).assert_outcomes(passed=4)
+    run_pytest().assert_outcomes(passed=4)
 
 
-def test_async_tests_in_classes_and_with_fixtures(pytester: pytest.Pytester) -> None:
+def test_async_tests_in_classes_and_with_fixtures(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     pytester.makepyfile(
         """
         import pytest
@@ -73,10 +70,12 @@ def test_async_tests_in_classes_and_with_fixtures(pytester: pytest.Pytester) -> 
             assert n in (1, 2)
         """
     )
-    run(pytester).assert_outcomes(passed=3)
+    run_pytest().assert_outcomes(passed=3)
 
 
-def test_a_sync_test_marked_gen_test_runs_on_the_running_loop(pytester: pytest.Pytester) -> None:
+def test_a_sync_test_marked_gen_test_runs_on_the_running_loop(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     pytester.makepyfile(
         """
         import asyncio
@@ -87,17 +86,17 @@ def test_a_sync_test_marked_gen_test_runs_on_the_running_loop(pytester: pytest.P
             assert asyncio.get_running_loop() is io_loop.asyncio_loop
         """
     )
-    run(pytester).assert_outcomes(passed=1)
+    run_pytest().assert_outcomes(passed=1)
 
 
-def test_plain_sync_tests_get_no_loop(pytester: pytest.Pytester) -> None:
+def test_plain_sync_tests_get_no_loop(pytester: pytest.Pytester, run_pytest: RunPytest) -> None:
     pytester.makepyfile(
         """
         def test_sync(request):
             assert "io_loop" not in request.fixturenames
         """
     )
-    run(pytester).assert_outcomes(passed=1)
+    run_pytest().assert_outcomes(passed=1)
 
 
 # -- timeouts ---------------------------------------------------------------------------
@@ -112,7 +111,9 @@ TIMING_OUT = """
 """
 
 
-def test_a_test_that_times_out_fails_clearly(pytester: pytest.Pytester) -> None:
+def test_a_test_that_times_out_fails_clearly(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     pytester.makepyfile(
         """
         import asyncio
@@ -126,7 +127,7 @@ def test_a_test_that_times_out_fails_clearly(pytester: pytest.Pytester) -> None:
             await helper()
         """
     )
-    result = run(pytester)
+    result = run_pytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -139,34 +140,40 @@ def test_a_test_that_times_out_fails_clearly(pytester: pytest.Pytester) -> None:
     )
 
 
-def test_timeout_from_the_command_line(pytester: pytest.Pytester) -> None:
+def test_timeout_from_the_command_line(pytester: pytest.Pytester, run_pytest: RunPytest) -> None:
     pytester.makepyfile(TIMING_OUT)
-    result = run(pytester, "--async-test-timeout=0.1")
+    result = run_pytest("--async-test-timeout=0.1")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*timed out after 0.1 seconds*"])
 
 
 def test_timeout_from_the_environment(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester,
+    run_pytest: RunPytest,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("ASYNC_TEST_TIMEOUT", "0.1")
     pytester.makepyfile(TIMING_OUT)
-    result = run(pytester)
+    result = run_pytest()
     result.stdout.fnmatch_lines(["*timed out after 0.1 seconds*"])
 
 
 def test_timeout_from_the_ini_file(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester,
+    run_pytest: RunPytest,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("ASYNC_TEST_TIMEOUT", raising=False)
     pytester.makeini("[pytest]\nasync_test_timeout = 0.1\n")
     pytester.makepyfile(TIMING_OUT)
-    result = run(pytester)
+    result = run_pytest()
     result.stdout.fnmatch_lines(["*timed out after 0.1 seconds*"])
 
 
 def test_the_command_line_wins_over_the_environment_and_the_marker_over_both(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester,
+    run_pytest: RunPytest,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("ASYNC_TEST_TIMEOUT", "30")
     pytester.makepyfile(
@@ -183,28 +190,32 @@ def test_the_command_line_wins_over_the_environment_and_the_marker_over_both(
             await asyncio.sleep(30)
         """
     )
-    result = run(pytester, "--async-test-timeout=0.2")
+    result = run_pytest("--async-test-timeout=0.2")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*test_marked timed out after 0.1 seconds*"])
 
 
-def test_the_settings_do_not_outlive_the_session(pytester: pytest.Pytester) -> None:
+def test_the_settings_do_not_outlive_the_session(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     from squall.testing import get_async_test_timeout
 
     before = get_async_test_timeout()
     pytester.makepyfile("def test_nothing(): pass")
-    run(pytester, "--async-test-timeout=0.3").assert_outcomes(passed=1)
+    run_pytest("--async-test-timeout=0.3").assert_outcomes(passed=1)
     assert get_async_test_timeout() == before
 
 
-def test_a_bad_timeout_is_a_usage_error(pytester: pytest.Pytester) -> None:
+def test_a_bad_timeout_is_a_usage_error(pytester: pytest.Pytester, run_pytest: RunPytest) -> None:
     pytester.makepyfile("def test_nothing(): pass")
-    result = run(pytester, "--async-test-timeout=soon")
+    result = run_pytest("--async-test-timeout=soon")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--async-test-timeout='soon' is not a number of seconds*"])
 
 
-def test_the_marker_refuses_other_arguments(pytester: pytest.Pytester) -> None:
+def test_the_marker_refuses_other_arguments(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     pytester.makepyfile(
         """
         import pytest
@@ -214,12 +225,12 @@ def test_the_marker_refuses_other_arguments(pytester: pytest.Pytester) -> None:
             pass
         """
     )
-    result = run(pytester)
+    result = run_pytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*gen_test takes only a keyword argument timeout=SECONDS*"])
 
 
-def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:
+def test_the_marker_is_registered(pytester: pytest.Pytester, run_pytest: RunPytest) -> None:
     pytester.makepyfile(
         """
         import pytest
@@ -229,15 +240,17 @@ def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:
             pass
         """
     )
-    run(pytester, "--strict-markers").assert_outcomes(passed=1)
-    result = run(pytester, "--markers")
+    run_pytest("--strict-markers").assert_outcomes(passed=1)
+    result = run_pytest("--markers")
     result.stdout.fnmatch_lines(["@pytest.mark.gen_test(timeout=None):*"])
 
 
 # -- failures -----------------------------------------------------------------------------
 
 
-def test_a_callback_that_raises_fails_an_async_test(pytester: pytest.Pytester) -> None:
+def test_a_callback_that_raises_fails_an_async_test(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     pytester.makepyfile(
         """
         import asyncio
@@ -250,7 +263,7 @@ def test_a_callback_that_raises_fails_an_async_test(pytester: pytest.Pytester) -
             await asyncio.sleep(30)
         """
     )
-    result = run(pytester)
+    result = run_pytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -260,7 +273,9 @@ def test_a_callback_that_raises_fails_an_async_test(pytester: pytest.Pytester) -
     )
 
 
-def test_a_callback_that_raises_fails_a_sync_test_at_teardown(pytester: pytest.Pytester) -> None:
+def test_a_callback_that_raises_fails_a_sync_test_at_teardown(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     pytester.makepyfile(
         """
         from squall import gen
@@ -273,12 +288,14 @@ def test_a_callback_that_raises_fails_a_sync_test_at_teardown(pytester: pytest.P
             io_loop.run_sync(lambda: gen.sleep(0.01))
         """
     )
-    result = run(pytester)
+    result = run_pytest()
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_it*", "*ValueError: exploded*"])
 
 
-def test_a_required_expectlog_that_did_not_match_fails(pytester: pytest.Pytester) -> None:
+def test_a_required_expectlog_that_did_not_match_fails(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     pytester.makepyfile(
         """
         import logging
@@ -289,7 +306,7 @@ def test_a_required_expectlog_that_did_not_match_fails(pytester: pytest.Pytester
                 logging.getLogger("squall.application").error("something else")
         """
     )
-    result = run(pytester)
+    result = run_pytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -300,7 +317,9 @@ def test_a_required_expectlog_that_did_not_match_fails(pytester: pytest.Pytester
     )
 
 
-def test_an_expected_callback_failure_passes(pytester: pytest.Pytester) -> None:
+def test_an_expected_callback_failure_passes(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     pytester.makepyfile(
         """
         import asyncio
@@ -315,10 +334,10 @@ def test_an_expected_callback_failure_passes(pytester: pytest.Pytester) -> None:
                 await asyncio.sleep(0.01)
         """
     )
-    run(pytester).assert_outcomes(passed=1)
+    run_pytest().assert_outcomes(passed=1)
 
 
-def test_leaks_are_reported(pytester: pytest.Pytester) -> None:
+def test_leaks_are_reported(pytester: pytest.Pytester, run_pytest: RunPytest) -> None:
     pytester.makepyfile(
         """
         import asyncio
@@ -327,12 +346,12 @@ def test_leaks_are_reported(pytester: pytest.Pytester) -> None:
             asyncio.ensure_future(asyncio.sleep(30))
         """
     )
-    result = run(pytester, "-W", "default::RuntimeWarning")
+    result = run_pytest("-W", "default::RuntimeWarning")
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines(
         ["*RuntimeWarning: the test left behind (closed by squall.testing):", "*a pending task*"]
     )
-    result = run(pytester, "-W", "error::RuntimeWarning")
+    result = run_pytest("-W", "error::RuntimeWarning")
     result.assert_outcomes(passed=1, errors=1)
 
 
@@ -369,9 +388,11 @@ ASYNC_TEST_CASES = """
 """
 
 
-def test_async_test_case_failure_modes_under_pytest(pytester: pytest.Pytester) -> None:
+def test_async_test_case_failure_modes_under_pytest(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     pytester.makepyfile(ASYNC_TEST_CASES)
-    result = run(pytester, "-W", "error")
+    result = run_pytest("-W", "error")
     result.assert_outcomes(passed=1, failed=4)
     output = result.stdout.str()
     # Each failure says what happened (unittest failures have no one-line summary).
@@ -404,6 +425,7 @@ def test_async_test_case_failure_modes_under_unittest(pytester: pytest.Pytester)
 
 def test_tests_marked_for_other_async_plugins_are_left_to_them(
     pytester: pytest.Pytester,
+    run_pytest: RunPytest,
 ) -> None:
     # A stand-in for pytest-trio / anyio / pytest-asyncio (the real one may be
     # installed): runs coroutine tests marked "trio" with asyncio.run.
@@ -438,10 +460,12 @@ def test_tests_marked_for_other_async_plugins_are_left_to_them(
             assert IOLoop.current().asyncio_loop is asyncio.get_running_loop()
         """
     )
-    run(pytester, "--strict-markers").assert_outcomes(passed=1)
+    run_pytest("--strict-markers").assert_outcomes(passed=1)
 
 
-def test_unittest_async_cases_are_left_to_unittest(pytester: pytest.Pytester) -> None:
+def test_unittest_async_cases_are_left_to_unittest(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     pytester.makepyfile(
         """
         import asyncio
@@ -453,10 +477,12 @@ def test_unittest_async_cases_are_left_to_unittest(pytester: pytest.Pytester) ->
                 self.assertTrue(True)
         """
     )
-    run(pytester, "-W", "error").assert_outcomes(passed=1)
+    run_pytest("-W", "error").assert_outcomes(passed=1)
 
 
-def test_a_project_io_loop_fixture_overrides_the_plugin(pytester: pytest.Pytester) -> None:
+def test_a_project_io_loop_fixture_overrides_the_plugin(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     pytester.makeconftest(
         """
         import pytest
@@ -484,30 +510,32 @@ def test_a_project_io_loop_fixture_overrides_the_plugin(pytester: pytest.Pyteste
             await asyncio.sleep(30)
         """
     )
-    result = run(pytester)
+    result = run_pytest()
     result.assert_outcomes(passed=1, failed=1)
 
 
-def test_the_plugin_can_be_disabled(pytester: pytest.Pytester) -> None:
+def test_the_plugin_can_be_disabled(pytester: pytest.Pytester, run_pytest: RunPytest) -> None:
     pytester.makepyfile(
         """
         def test_it(io_loop):
             pass
         """
     )
-    result = run(pytester, "-p", "no:squall")
+    result = run_pytest("-p", "no:squall")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'io_loop' not found*"])
 
 
-def test_the_plugin_is_registered_under_its_entry_point(pytester: pytest.Pytester) -> None:
+def test_the_plugin_is_registered_under_its_entry_point(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     pytester.makepyfile(
         """
         def test_it(request):
             assert request.config.pluginmanager.has_plugin("squall")
         """
     )
-    run(pytester).assert_outcomes(passed=1)
+    run_pytest().assert_outcomes(passed=1)
 
 
 # -- the HTTP fixtures -----------------------------------------------------------------------
@@ -532,7 +560,7 @@ HTTP_CONFTEST = """
 """
 
 
-def test_http_fixtures(pytester: pytest.Pytester) -> None:
+def test_http_fixtures(pytester: pytest.Pytester, run_pytest: RunPytest) -> None:
     pytester.makeconftest(HTTP_CONFTEST)
     pytester.makepyfile(
         """
@@ -559,10 +587,10 @@ def test_http_fixtures(pytester: pytest.Pytester) -> None:
             assert response.body.startswith(b"GET /sync")
         """
     )
-    run(pytester, "-W", "error").assert_outcomes(passed=4)
+    run_pytest("-W", "error").assert_outcomes(passed=4)
 
 
-def test_http_server_options_fixture(pytester: pytest.Pytester) -> None:
+def test_http_server_options_fixture(pytester: pytest.Pytester, run_pytest: RunPytest) -> None:
     pytester.makeconftest(
         HTTP_CONFTEST
         + """
@@ -578,22 +606,26 @@ def test_http_server_options_fixture(pytester: pytest.Pytester) -> None:
             assert response.body.endswith(b" 10.9.8.7")
         """
     )
-    run(pytester, "-W", "error").assert_outcomes(passed=1)
+    run_pytest("-W", "error").assert_outcomes(passed=1)
 
 
-def test_http_server_without_an_app_fixture(pytester: pytest.Pytester) -> None:
+def test_http_server_without_an_app_fixture(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     pytester.makepyfile(
         """
         async def test_it(fetch):
             pass
         """
     )
-    result = run(pytester)
+    result = run_pytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'app' not found*"])
 
 
-def test_base_url_is_left_to_pytest_base_url(pytester: pytest.Pytester) -> None:
+def test_base_url_is_left_to_pytest_base_url(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     # A stand-in for pytest-base-url (used by pytest-playwright and
     # pytest-selenium), registered under the name of its entry point.
     pytester.makepyfile(
@@ -612,10 +644,12 @@ def test_base_url_is_left_to_pytest_base_url(pytester: pytest.Pytester) -> None:
         """
     )
     pytester.syspathinsert()
-    run(pytester, "-p", "base_url").assert_outcomes(passed=1)
+    run_pytest("-p", "base_url").assert_outcomes(passed=1)
 
 
-def test_a_foreign_async_test_cannot_use_the_io_loop_fixture(pytester: pytest.Pytester) -> None:
+def test_a_foreign_async_test_cannot_use_the_io_loop_fixture(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     pytester.makeini("[pytest]\nmarkers =\n    anyio: run by anyio\n")
     pytester.makepyfile(
         """
@@ -626,7 +660,7 @@ def test_a_foreign_async_test_cannot_use_the_io_loop_fixture(pytester: pytest.Py
             pass
         """
     )
-    result = run(pytester)
+    result = run_pytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         ["*squall's io_loop fixture cannot serve test_it: the test is marked 'anyio'*"]
@@ -655,16 +689,20 @@ COEXISTING = """
 """
 
 
-def test_pytest_asyncio_strict_mode_coexists(pytester: pytest.Pytester) -> None:
+def test_pytest_asyncio_strict_mode_coexists(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     pytest.importorskip("pytest_asyncio")
     pytester.makepyfile(COEXISTING)
-    run(pytester, "-W", "error").assert_outcomes(passed=3)
+    run_pytest("-W", "error").assert_outcomes(passed=3)
 
 
-def test_pytest_asyncio_auto_mode_is_refused_clearly(pytester: pytest.Pytester) -> None:
+def test_pytest_asyncio_auto_mode_is_refused_clearly(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     pytest.importorskip("pytest_asyncio")
     pytester.makepyfile(COEXISTING)
-    result = run(pytester, "-o", "asyncio_mode=auto")
+    result = run_pytest("-o", "asyncio_mode=auto")
     # pytest-asyncio takes every coroutine test; those using squall's loop say why they can't run.
     result.assert_outcomes(passed=1, errors=2)
     result.stdout.fnmatch_lines(
