@@ -536,6 +536,23 @@ def test_open_transports_are_closed_and_reported() -> None:
 
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_open_servers_are_closed_and_reported() -> None:
+    servers: list[asyncio.AbstractServer] = []
+
+    class Case(AsyncTestCase):
+        @gen_test
+        async def test_it(self) -> None:
+            loop = asyncio.get_running_loop()
+            servers.append(await loop.create_server(asyncio.Protocol, "127.0.0.1", 0))
+
+    if IOLoop.configured_class().__name__ != "AsyncIOLoop":
+        pytest.skip("only asyncio's selector loops list their servers")
+    problem = leak_warning(run(Case, "test_it"))
+    assert "an open <Server sockets=" in problem
+    assert not servers[0].is_serving()
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
 def test_handlers_left_on_the_loop_are_closed_and_reported() -> None:
     import socket
 

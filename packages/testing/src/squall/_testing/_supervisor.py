@@ -28,7 +28,7 @@ import sys
 import traceback
 import types
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from squall._testing._log import suppressed_count
@@ -277,7 +277,8 @@ class TestLoop:
             if not pending():
                 break
             await asyncio.sleep(0)
-        await asyncio.get_running_loop().shutdown_asyncgens()
+        # An async generator's finally may wait forever: bounded too.
+        await _cancel_after(asyncio.get_running_loop().shutdown_asyncgens(), _CANCEL_GRACE)
         return leaks
 
 
@@ -286,6 +287,14 @@ class _Raised:
 
     def __init__(self, exception: BaseException) -> None:
         self.exception = exception
+
+
+async def _cancel_after(work: Coroutine[Any, Any, Any], seconds: float) -> None:
+    """Run `work` for at most `seconds`, then cancel it."""
+    task = asyncio.ensure_future(work)
+    await asyncio.wait({task}, timeout=seconds)
+    if not task.done():
+        await _cancel(task)
 
 
 async def _cancel(work: asyncio.Future[Any]) -> None:
@@ -328,26 +337,39 @@ def _open_transports(io_loop: IOLoop) -> list[tuple[str, Callable[[], object]]]:
             # Closed by IOLoop.close(all_fds=True).
             (f"a handler registered with add_handler for {fileobj!r}", _nothing)
         )
-    selector = getattr(io_loop.asyncio_loop, "_selector", None)
-    self_pipe = getattr(io_loop.asyncio_loop, "_ssock", None)
+    loop = io_loop.asyncio_loop
+    # Private to asyncio's selector loops, and stable since Python 3.4: the
+    # selector (whose keys carry the reader and writer Handles) and the
+    # loop's own self-pipe.
+    selector = getattr(loop, "_selector", None)
+    self_pipe = getattr(loop, "_ssock", None)
     if selector is None:
         return found
     own_fd = self_pipe.fileno() if self_pipe is not None else -1
-    owners: dict[int, object] = {}
     for key in list(selector.get_map().values()):
         if key.fd == own_fd or key.fd in handlers:
             continue
-        for handle in key.data:
-            if handle is not None:
-                callback = getattr(handle, "_callback", None)
-                owners.setdefault(key.fd, getattr(callback, "__self__", callback))
-    for fd, owner in owners.items():
-        close = getattr(owner, "abort", None) or getattr(owner, "close", None)
-        if close is None or owner is None:
-            loop = io_loop.asyncio_loop
-            close = functools.partial(_forget_fd, loop, fd)
-        found.append((f"an open {owner!r} (fd {fd})", close))
+        handles = [handle for handle in key.data if handle is not None]
+        found.append(_describe_fd(loop, key.fd, handles))
     return found
+
+
+def _describe_fd(
+    loop: asyncio.AbstractEventLoop, fd: int, handles: list[asyncio.Handle]
+) -> tuple[str, Callable[[], object]]:
+    """Say what watches `fd` (through its Handles) and how to close it."""
+    for handle in handles:
+        callback = getattr(handle, "_callback", None)
+        owner = getattr(callback, "__self__", None)
+        if isinstance(owner, asyncio.BaseTransport):
+            return f"an open {owner!r}", owner.abort if hasattr(owner, "abort") else owner.close
+        for argument in getattr(handle, "_args", None) or ():
+            if isinstance(argument, asyncio.AbstractServer):  # a listening socket's accept
+                return f"an open {argument!r} (fd {fd})", argument.close
+    # Something else reads or writes the fd: stop watching it, but leave
+    # closing it to its owner (closing an fd one does not own is unsafe).
+    watcher = ", ".join(repr(getattr(handle, "_callback", handle)) for handle in handles)
+    return f"fd {fd} watched by {watcher}", functools.partial(_forget_fd, loop, fd)
 
 
 def _nothing() -> None:
