@@ -341,3 +341,31 @@ def test_partial_context_and_plain_mapping_headers() -> None:
     # Older code passed plain dictionaries as headers.
     request = HTTPServerRequest("GET", "/", headers={"Host": "h.example"})  # type: ignore[arg-type]
     assert request.host == "h.example"
+
+
+def test_building_a_request_makes_few_function_calls() -> None:
+    # The server builds headers and a request for every request: a budget of
+    # calls (Python and C, counted by a profile hook), not a timing.
+    import sys
+
+    pairs = [("Host", "localhost"), ("User-Agent", "wrk"), ("Accept", "*/*")]
+    context = types.SimpleNamespace(remote_ip="127.0.0.1", protocol="http")
+    connection = FakeConnection(context)
+    start_line = RequestStartLine("GET", "/hello?a=1", "HTTP/1.1")
+    calls = 0
+
+    def count(frame: object, event: str, arg: object) -> None:
+        nonlocal calls
+        if event in ("call", "c_call"):
+            calls += 1
+
+    sys.setprofile(count)
+    try:
+        headers = HTTPHeaders._from_pairs(pairs)
+        request = HTTPServerRequest(
+            connection=connection, start_line=start_line, headers=headers, server_connection=None
+        )
+    finally:
+        sys.setprofile(None)
+    assert request.host == "localhost"
+    assert calls <= 10, calls

@@ -6,6 +6,11 @@ dictionary interface returns); ``_lists`` holds the separate values of only
 those names that occur more than once.  Most fields occur once, so building
 headers from a parsed request allocates one dictionary entry per field and
 no lists.
+
+Internal API: `HTTPHeaders._from_pairs` builds headers from the parser's
+fields; the HTTP/1 writer (``squall._http1._writer``) reads ``_dict`` and
+``_lists`` directly to serialize a header block without method calls, so
+keep their meaning if the representation changes.
 """
 
 from __future__ import annotations
