@@ -70,6 +70,10 @@ _REQUEST_LINE: Final = re.compile(rf"({_TOKEN}) ([!-~\x80-\xff]+) (HTTP/[0-9]\.[
 #: (RFC 9112 §4); a missing SP after the code is accepted, as recipients
 #: should ("HTTP/1.1 200\r\n").
 _STATUS_LINE: Final = re.compile(r"(HTTP/[0-9]\.[0-9]) ([0-9]{3})(?: ([\t !-~\x80-\xff]*))?")
+#: RFC 9112 §2.2 allows a recipient to accept a bare LF as a line
+#: terminator; squall does not (a lenient parser behind a strict proxy, or
+#: the reverse, is how requests are smuggled).
+_BARE_LF: Final = re.compile(rb"(?<!\r)\n")
 #: absolute-form (RFC 9112 §3.2.2): an HTTP target always has an authority,
 #: which also tells it apart from authority-form ("host:80").
 _ABSOLUTE_FORM: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[!-~\x80-\xff]*")
@@ -276,7 +280,7 @@ class PyParser:
             if end < 0:
                 return self._incomplete_head()
         if end + 4 > self.limits.max_header_size:
-            self._check_start_line(buf)
+            self._check_head_prefix(buf, 0)
             raise ParseError("header block too large", 431)
         head = buf[: end + 4]
         del buf[: end + 4]
@@ -293,7 +297,7 @@ class PyParser:
                 self._state = _CLOSED
                 return EOF
             return None
-        self._check_start_line(buf)
+        self._check_head_prefix(buf, self._scan)
         if len(buf) >= self.limits.max_header_size:
             raise ParseError("header block too large", 431)
         if self._eof:
@@ -301,21 +305,52 @@ class PyParser:
         self._scan = len(buf) - 3 if len(buf) > 3 else 0
         return None
 
-    def _check_start_line(self, data: bytes | bytearray) -> None:
-        """Raise 414 (400 for a status line) if the start line is too long."""
+    def _check_head_prefix(self, data: bytes | bytearray, resume: int) -> None:
+        """Reject the start of a head as early as the complete parse would.
+
+        Checks, in the order a complete head is checked: the start line's
+        length (414), its validity once it is complete, and bare LFs (which
+        would otherwise leave a client that ends lines with LF waiting for a
+        CRLF CRLF).  So a head fed in pieces fails with the same status as
+        the whole head.  ``resume`` is where the previous call stopped
+        looking (0 for the first call): each byte is examined once.
+        """
         max_line = self.limits.max_start_line
-        nl = data.find(b"\r\n", 0, max_line + 2)
-        if (nl < 0 and len(data) >= max_line + 2) or nl > max_line:
+        lf = data.find(b"\n", 0, max_line + 2)
+        if lf < 0:
+            if len(data) >= max_line + 2:
+                self._start_line_too_long()
+            return
+        if lf == 0 or data[lf - 1] != 13:
+            raise ParseError("bare LF in the start line")  # RFC 9112 §2.2
+        if lf - 1 > max_line:
+            self._start_line_too_long()
+        if resume == 0 or lf >= resume + 3:  # not seen complete by an earlier call
+            line = data[: lf - 1].decode("latin-1")
             if self._client:
-                raise ParseError("status line too long")
-            raise ParseError("request line too long", 414)
+                match = _STATUS_LINE.fullmatch(line)
+                if match is None:
+                    _raise_start_line_error(line, request=False)
+                _check_status_line(match[1], match[2])
+            else:
+                match = _REQUEST_LINE.fullmatch(line)
+                if match is None:
+                    _raise_start_line_error(line, request=True)
+                _check_request_line(*match.groups())
+        if _BARE_LF.search(data, max(lf + 1, resume)) is not None:
+            raise ParseError("bare LF in the header block")
+
+    def _start_line_too_long(self) -> NoReturn:
+        if self._client:
+            raise ParseError("status line too long")
+        raise ParseError("request line too long", 414)
 
     def _parse_request(self, head: bytearray) -> RequestHead:
         """Parse a complete request head (ending with the empty line)."""
         text = head.decode("latin-1")
         nl = text.find("\r\n")
         if nl > self.limits.max_start_line:
-            raise ParseError("request line too long", 414)
+            self._check_head_prefix(head, 0)  # a bare LF before it is a 400
         match = _REQUEST_LINE.fullmatch(text, 0, nl)
         if match is None:
             _raise_start_line_error(text[:nl], request=True)
@@ -387,7 +422,7 @@ class PyParser:
         text = head.decode("latin-1")
         nl = text.find("\r\n")
         if nl > self.limits.max_start_line:
-            raise ParseError("status line too long")
+            self._check_head_prefix(head, 0)
         match = _STATUS_LINE.fullmatch(text, 0, nl)
         if match is None:
             _raise_start_line_error(text[:nl], request=False)
@@ -464,6 +499,8 @@ class PyParser:
         max_line = self.limits.max_chunk_line
         nl = buf.find(b"\r\n", self._scan, max_line + 2)
         if nl < 0:
+            if _BARE_LF.search(buf, self._scan) is not None:
+                raise ParseError("bare LF in a chunk-size line")
             if len(buf) >= max_line + 2:
                 raise ParseError("chunk-size line too long")
             if self._eof:
@@ -472,7 +509,7 @@ class PyParser:
             return False
         match = _CHUNK_LINE.fullmatch(buf, 0, nl)
         if match is None:
-            raise ParseError(f"invalid chunk-size line {_excerpt(buf[:nl])}")
+            raise ParseError(f"invalid chunk-size line {_excerpt(bytes(buf[:nl]))}")
         size = int(match[1], 16)
         del buf[: nl + 2]
         self._scan = 0
@@ -493,6 +530,8 @@ class PyParser:
         limit = self.limits.max_header_size
         end = buf.find(b"\r\n\r\n", self._scan)
         if end < 0:
+            if _BARE_LF.search(buf, self._scan) is not None:
+                raise ParseError("bare LF in the trailer section")
             if len(buf) >= limit:
                 raise ParseError("trailer section too large", 431)
             if self._eof:
@@ -623,7 +662,8 @@ def _check_codings(codings: list[str], response: bool) -> None:
 def _raise_field_error(block: str) -> NoReturn:
     """Name the first invalid field line of ``block`` in a ParseError."""
     for line in block.split("\r\n"):
-        if _FIELD_LINE.fullmatch("\n" + line + "\r\n", 0, len(line) + 2) is None:
+        match = _FIELD_LINE.match("\n" + line + "\r\n")
+        if match is None or match.end() != len(line) + 2:
             if line[:1] in (" ", "\t"):
                 raise ParseError("obsolete line folding")  # RFC 9112 §5.2
             if ":" in line and line.split(":", 1)[0].rstrip(" \t") != line.split(":", 1)[0]:
