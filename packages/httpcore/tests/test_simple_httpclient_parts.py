@@ -408,6 +408,9 @@ class FakeClock:
         self.timers: dict[int, tuple[float, Callable[[], object]]] = {}
         self._next = 0
 
+    def time(self) -> float:
+        return self.now
+
     def call_later(self, delay: float, callback: Callable[..., object], *args: Any) -> object:
         self._next += 1
         self.timers[self._next] = (self.now + delay, lambda: callback(*args))
@@ -418,11 +421,15 @@ class FakeClock:
         self.timers.pop(timeout, None)
 
     def advance(self, seconds: float) -> None:
+        """Move the clock on, running the timers that fall due (in order)."""
         self.now += seconds
-        for key, (when, callback) in sorted(self.timers.items(), key=lambda kv: kv[1][0]):
-            if when <= self.now and key in self.timers:
-                del self.timers[key]
-                callback()
+        while True:
+            due = [(when, key) for key, (when, _) in self.timers.items() if when <= self.now]
+            if not due:
+                return
+            _, key = min(due)
+            _, callback = self.timers.pop(key)
+            callback()
 
 
 def key(host: str = "a", port: int = 80) -> ConnectionKey:
@@ -447,7 +454,10 @@ def test_pool_reuses_most_recent_first() -> None:
     # Taken connections are no longer watched.
     assert first.stream.sink is None
     assert first.stream.close_callback is None
+    # The pool's timer finds nothing to do.
+    clock.advance(100)
     assert not clock.timers
+    assert not first.stream.is_closed
 
 
 def test_pool_keys_do_not_mix() -> None:
@@ -483,8 +493,11 @@ def test_pool_idle_timeout_closes() -> None:
     clock.advance(15)
     assert old.stream.is_closed
     assert not new.stream.is_closed
-    assert pool.take(key()) is new
+    assert len(pool) == 1
+    clock.advance(15)
+    assert new.stream.is_closed
     assert len(pool) == 0
+    assert not clock.timers
 
 
 def test_pool_drops_connections_the_server_touches() -> None:

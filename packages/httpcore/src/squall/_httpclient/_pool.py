@@ -62,6 +62,8 @@ class _Stream(Protocol):
 class _Timers(Protocol):
     """The timer methods of `squall.ioloop.IOLoop` (tests substitute a fake clock)."""
 
+    def time(self) -> float: ...
+
     def call_later(self, delay: float, callback: Callable[..., object], *args: Any) -> object: ...
 
     def remove_timeout(self, timeout: object) -> None: ...
@@ -70,14 +72,13 @@ class _Timers(Protocol):
 class PooledConnection:
     """A connection the pool can hold: its stream, its key, and how often it was used."""
 
-    __slots__ = ("_timer", "key", "requests", "stream")
+    __slots__ = ("key", "requests", "stream")
 
     def __init__(self, stream: Any, key: ConnectionKey) -> None:
         self.stream = stream
         self.key = key
         #: How many exchanges completed on it.
         self.requests = 0
-        self._timer: object | None = None
 
     def __repr__(self) -> str:
         return f"<PooledConnection {self.key.scheme}://{self.key.host}:{self.key.port}>"
@@ -95,8 +96,12 @@ class ConnectionPool:
         self.max_idle = max_idle
         self.idle_timeout = idle_timeout
         self._idle: dict[ConnectionKey, list[PooledConnection]] = {}
-        # Every idle connection, least recently parked first.
-        self._lru: collections.OrderedDict[PooledConnection, None] = collections.OrderedDict()
+        # Every idle connection and when it was parked, least recently parked
+        # first: also the order in which they expire.
+        self._lru: collections.OrderedDict[PooledConnection, float] = collections.OrderedDict()
+        # One timer for the whole pool, due when the oldest connection
+        # expires (parking and taking connections cost no timer).
+        self._timer: object | None = None
         self._closed = False
 
     def __len__(self) -> int:
@@ -131,12 +136,25 @@ class ConnectionPool:
             oldest = next(iter(self._lru))
             self._discard(oldest)
         self._idle.setdefault(connection.key, []).append(connection)
-        self._lru[connection] = None
-        connection._timer = self._timers.call_later(self.idle_timeout, self._discard, connection)
+        self._lru[connection] = self._timers.time()
+        if self._timer is None:
+            self._timer = self._timers.call_later(self.idle_timeout, self._expire)
         stream.set_close_callback(lambda: self._discard(connection))
         # Anything from the server between responses (data or EOF) means
         # the connection is of no further use.
         stream._start_feeding(lambda data: self._discard(connection))
+
+    def _expire(self) -> None:
+        """Close the connections idle for `idle_timeout`; re-arm for the next one."""
+        self._timer = None
+        now = self._timers.time()
+        while self._lru:
+            connection, parked = next(iter(self._lru.items()))
+            due = parked + self.idle_timeout
+            if due > now:
+                self._timer = self._timers.call_later(due - now, self._expire)
+                return
+            self._discard(connection)
 
     def _discard(self, connection: PooledConnection) -> None:
         """Close an idle `connection` and forget it (if it is still idle here)."""
@@ -150,9 +168,6 @@ class ConnectionPool:
 
     def _forget(self, connection: PooledConnection, from_stack: bool) -> None:
         del self._lru[connection]
-        if connection._timer is not None:
-            self._timers.remove_timeout(connection._timer)
-            connection._timer = None
         if from_stack:
             stack = self._idle.get(connection.key)
             if stack is not None:
@@ -165,3 +180,6 @@ class ConnectionPool:
         self._closed = True
         for connection in list(self._lru):
             self._discard(connection)
+        if self._timer is not None:
+            self._timers.remove_timeout(self._timer)
+            self._timer = None

@@ -8,7 +8,6 @@ that the implementation reads, leaving the caller's object untouched.
 
 from __future__ import annotations
 
-import copy
 import datetime
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -222,8 +221,10 @@ class HTTPRequest:
         The copy shares `headers` with this request: implementations must
         not modify them.
         """
-        resolved = copy.copy(self)
+        # A plain copy of the attributes (faster than copy.copy).
+        resolved = object.__new__(type(self))
         attributes = resolved.__dict__
+        attributes.update(self.__dict__)
         for name, value in defaults.items():
             if name in attributes:
                 if attributes[name] is None:

@@ -110,24 +110,28 @@ def _ascii_host(host: str) -> str:
         raise ValueError(f"invalid host name {host!r}: {exc}") from None
 
 
-def route(request: HTTPRequest) -> Route:
-    """Return the `Route` of `request` (whose defaults are resolved).
+class _Target(NamedTuple):
+    scheme: str
+    host: str
+    port: int
+    target: str
+    host_header: str
 
-    :raises ValueError: if the URL is not an absolute ``http`` or ``https``
-        URL with a host, its port is invalid, or it holds characters that
-        cannot be sent.
-    """
+
+@functools.lru_cache(maxsize=512)
+def _parse_url(url: str) -> _Target:
+    """The parts of `url` a request needs (cached: clients fetch the same URLs again)."""
     try:
-        url = urllib.parse.urlsplit(request.url)
-        port = url.port
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
     except ValueError as exc:
-        raise ValueError(f"invalid URL {request.url!r}: {exc}") from None
-    scheme = url.scheme.lower()
+        raise ValueError(f"invalid URL {url!r}: {exc}") from None
+    scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
-        raise ValueError(f"unsupported URL scheme {url.scheme!r} in {request.url!r}")
-    if not url.hostname:
-        raise ValueError(f"no host in URL {request.url!r}")
-    host = _ascii_host(url.hostname)
+        raise ValueError(f"unsupported URL scheme {parts.scheme!r} in {url!r}")
+    if not parts.hostname:
+        raise ValueError(f"no host in URL {url!r}")
+    host = _ascii_host(parts.hostname)
     default_port = _DEFAULT_PORTS[scheme]
     if port is None:
         port = default_port
@@ -135,9 +139,19 @@ def route(request: HTTPRequest) -> Route:
     if port != default_port:
         host_header += f":{port}"
     # RFC 9112 §3.2: the target never has a fragment; non-ASCII is encoded.
-    target = urllib.parse.quote(url.path or "/", safe=_TARGET_SAFE)
-    if url.query:
-        target += "?" + urllib.parse.quote(url.query, safe=_TARGET_SAFE)
+    target = urllib.parse.quote(parts.path or "/", safe=_TARGET_SAFE)
+    if parts.query:
+        target += "?" + urllib.parse.quote(parts.query, safe=_TARGET_SAFE)
+    return _Target(scheme, host, port, target, host_header)
+
+
+def route(request: HTTPRequest) -> Route:
+    """Return the `Route` of `request` (whose defaults are resolved).
+
+    :raises ValueError: if the URL is not an absolute ``http`` or ``https``
+        URL with a host, or its port is invalid.
+    """
+    scheme, host, port, target, host_header = _parse_url(request.url)
     ssl_context = request_ssl_context(request) if scheme == "https" else None
     family = socket.AF_UNSPEC if request.allow_ipv6 is not False else socket.AF_INET
     source_ip = request.network_interface or None
