@@ -173,7 +173,7 @@ class HTTPServerRequest:
             remote_ip, protocol = self._from_context(connection, remote_ip, protocol)
         self.remote_ip: str | None = remote_ip
         self.protocol: str = protocol or "http"
-        if host is None:
+        if not host:
             # "Host" is the normalized spelling: one dictionary lookup.
             try:
                 host = headers._dict.get("Host")
