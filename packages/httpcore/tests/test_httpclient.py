@@ -695,3 +695,11 @@ def test_module_all_is_complete_and_sorted() -> None:
     }
     assert set(httpclient.__all__) >= public
     assert list(httpclient.__all__) == sorted(httpclient.__all__)
+
+
+def test_positional_arguments_other_than_io_loop_are_rejected(io_loop: IOLoop) -> None:
+    async def f() -> None:
+        with pytest.raises(TypeError, match="keyword"):
+            FakeClient(10)
+
+    run(io_loop, f)

@@ -233,16 +233,48 @@ def reset(writer: asyncio.StreamWriter) -> None:
     writer.transport.abort()
 
 
+DIGEST_NONCE = "dcd98b7102dd2f0e8b11d0f600bfb0c093"
+
+
+def digest_challenge(realm: str) -> str:
+    return f'Digest realm="{realm}", qop="auth", nonce="{DIGEST_NONCE}", opaque="o"'
+
+
+def digest_ok(
+    header: str, method: str, uri: str, username: str, password: str, realm: str
+) -> bool:
+    """Check a Digest credential (RFC 7616, MD5, qop=auth) independently of the client."""
+    if not header.startswith("Digest "):
+        return False
+    fields = {
+        k.strip(): v.strip().strip('"')
+        for k, v in (part.split("=", 1) for part in header[7:].split(","))
+    }
+
+    def h(text: str) -> str:
+        return hashlib.md5(text.encode()).hexdigest()
+
+    ha1 = h(f"{username}:{realm}:{password}")
+    ha2 = h(f"{method}:{fields['uri']}")
+    expected = h(f"{ha1}:{DIGEST_NONCE}:{fields['nc']}:{fields['cnonce']}:auth:{ha2}")
+    return (
+        fields.get("response") == expected
+        and fields.get("uri") == uri
+        and fields.get("username") == username
+    )
+
+
 class Proxy:
     """A forward HTTP proxy on loopback: absolute-form requests and CONNECT tunnels.
 
-    With `credentials` ("user:password"), requests need Basic
-    ``Proxy-Authorization`` (407 otherwise).  `requests` lists the request
-    lines received; `tunnels` the CONNECT targets.
+    With `credentials` ("user:password"), requests need Basic (or with
+    `digest`, Digest) ``Proxy-Authorization`` (407 otherwise).  `requests`
+    lists the requests received; `tunnels` the CONNECT targets.
     """
 
-    def __init__(self, credentials: str | None = None) -> None:
+    def __init__(self, credentials: str | None = None, digest: bool = False) -> None:
         self.credentials = credentials
+        self.digest = digest
         self.requests: list[Request] = []
         self.tunnels: list[str] = []
         self.connections = 0
@@ -259,8 +291,11 @@ class Proxy:
     def _authorized(self, request: Request) -> bool:
         if self.credentials is None:
             return True
-        expected = "Basic " + base64.b64encode(self.credentials.encode()).decode()
-        return request.headers.get("proxy-authorization") == expected
+        header = request.headers.get("proxy-authorization", "")
+        if self.digest:
+            username, _, password = self.credentials.partition(":")
+            return digest_ok(header, request.method, request.target, username, password, "proxy")
+        return header == "Basic " + base64.b64encode(self.credentials.encode()).decode()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -273,7 +308,8 @@ class Proxy:
                     return
                 self.requests.append(request)
                 if not self._authorized(request):
-                    writer.write(response(407, b"auth", {"Proxy-Authenticate": 'Basic realm="p"'}))
+                    challenge = digest_challenge("proxy") if self.digest else 'Basic realm="p"'
+                    writer.write(response(407, b"auth", {"Proxy-Authenticate": challenge}))
                     await writer.drain()
                     continue
                 if request.method == "CONNECT":
@@ -1499,26 +1535,14 @@ def test_basic_auth(io_loop: IOLoop, harness: Harness) -> None:
 
 def digest_server(username: str, password: str, realm: str = "squall") -> Handler:
     """Digest authentication (RFC 7616, MD5, qop=auth), checked independently."""
-    nonce = "dcd98b7102dd2f0e8b11d0f600bfb0c093"
-
-    def h(text: str) -> str:
-        return hashlib.md5(text.encode()).hexdigest()
 
     async def handler(request: Request, writer: asyncio.StreamWriter) -> bool:
         header = request.headers.get("authorization", "")
-        if header.startswith("Digest "):
-            fields = {
-                k.strip(): v.strip().strip('"')
-                for k, v in (part.split("=", 1) for part in header[7:].split(","))
-            }
-            ha1 = h(f"{username}:{realm}:{password}")
-            ha2 = h(f"{request.method}:{fields['uri']}")
-            expected = h(f"{ha1}:{nonce}:{fields['nc']}:{fields['cnonce']}:auth:{ha2}")
-            if fields["response"] == expected and fields["uri"] == request.target:
-                writer.write(response(200, b"welcome"))
-                return True
-        challenge = f'Digest realm="{realm}", qop="auth", nonce="{nonce}", opaque="o"'
-        writer.write(response(401, b"who?", {"WWW-Authenticate": challenge}))
+        if digest_ok(header, request.method, request.target, username, password, realm):
+            writer.write(response(200, b"welcome"))
+        else:
+            challenge = digest_challenge(realm)
+            writer.write(response(401, b"who?", {"WWW-Authenticate": challenge}))
         return True
 
     return handler
@@ -1859,3 +1883,54 @@ def test_blocking_client_against_squall_server() -> None:
     finally:
         holder["loop"].call_soon_threadsafe(holder["stop"].set)
         thread.join(10)
+
+
+def test_proxy_digest_auth(
+    io_loop: IOLoop, harness: Harness, server_ssl_context: ssl.SSLContext, ca_file: str
+) -> None:
+    async def f() -> None:
+        origin = await harness.server(answer(echo))
+        secure = await harness.server(answer(echo), ssl_context=server_ssl_context)
+        proxy = await harness.proxy(credentials="pu:pp", digest=True)
+        client = harness.client()
+        kwargs: dict[str, Any] = {
+            "proxy_host": "127.0.0.1",
+            "proxy_port": proxy.port,
+            "proxy_username": "pu",
+            "proxy_password": "pp",
+            "proxy_auth_mode": "digest",
+        }
+        assert (await fetch(client, origin.url("/plain"), **kwargs)).code == 200
+        assert [r.method for r in proxy.requests] == ["GET", "GET"]  # challenge, answer
+        url = secure.url("/tunnelled", host="localhost")
+        assert (await fetch(client, url, ca_certs=ca_file, **kwargs)).code == 200
+        assert proxy.tunnels == [f"localhost:{secure.port}"]
+        wrong = await fetch_error(client, origin.url("/"), **{**kwargs, "proxy_password": "x"})
+        assert wrong.code == 407
+        refused = await fetch_error(
+            client,
+            secure.url("/", host="localhost"),
+            ca_certs=ca_file,
+            **{**kwargs, "proxy_password": "x"},
+        )
+        assert refused.code == 599
+        assert "407" in str(refused)
+
+    run(io_loop, f)
+
+
+def test_unexpected_switching_protocols_closes_the_connection(
+    io_loop: IOLoop, harness: Harness
+) -> None:
+    async def f() -> None:
+        server = await harness.server(
+            raw(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n",
+                "keep",
+            )
+        )
+        client = harness.client()
+        assert (await fetch_error(client, server.url())).code == 101
+        assert not client._pool
+
+    run(io_loop, f)

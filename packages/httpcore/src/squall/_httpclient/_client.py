@@ -104,8 +104,13 @@ class AsyncHTTPClient(Configurable):
         if isinstance(io_loop, bool):
             # Tornado 6's signature: force_instance is the first parameter.
             force_instance = io_loop
-        elif io_loop is not None:
+        elif isinstance(io_loop, IOLoop):
             _deprecated("the io_loop argument of AsyncHTTPClient", "the current IOLoop is used")
+        elif io_loop is not None:
+            raise TypeError(
+                f"{cls.__name__}() takes keyword arguments only (besides the deprecated "
+                f"io_loop and force_instance), not {io_loop!r}"
+            )
         loop = io_loop if isinstance(io_loop, IOLoop) else IOLoop.current()
         cache: _InstanceCache | None = None
         if not force_instance:

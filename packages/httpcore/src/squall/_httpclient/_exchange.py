@@ -231,6 +231,8 @@ class Exchange(HTTPMessageDelegate):
     def _reusable(self) -> bool:
         """Whether the connection can serve another request."""
         last = self._last_write
+        if self.code == 101 or (self.request.method == "CONNECT" and 200 <= self.code < 300):
+            return False  # the connection now speaks another protocol
         return (
             self._body_complete
             and (
@@ -281,7 +283,7 @@ class Exchange(HTTPMessageDelegate):
     ) -> Awaitable[None] | None:
         assert isinstance(start_line, ResponseStartLine)
         code = start_line.code
-        if code < 200:
+        if code < 200 and code != 101:
             # Interim responses (RFC 9110 §15.2): 100 releases a held-back body.
             if code == 100 and self._awaiting_continue:
                 if self._continue_timer is not None:

@@ -231,6 +231,8 @@ def request_headers(
         headers["Proxy-Authorization"] = proxy_authorization
     body = request.body
     if body is not None:
+        # A body given as bytes is always sent with its length (RFC 9112 §6.2).
+        headers.pop("Transfer-Encoding", None)
         headers["Content-Length"] = str(len(body))
     if request.expect_100_continue and (body or request.body_producer is not None):
         headers["Expect"] = "100-continue"
