@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import signal
 import socket
 import ssl
@@ -489,6 +490,7 @@ def test_ssl_options_are_checked_early(tmp_path: Path, cert_files: tuple[str, st
     [
         b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
         b"\x16\x03\x01\x00\x05hello",  # a TLS record header, then nonsense
+        bytes(range(256)) * 4,
         b"",  # connect and hang up
     ],
 )
@@ -522,6 +524,20 @@ def test_tls_garbage_is_quiet_and_not_fatal(
     assert errors(caplog) == []
     for record in caplog.records:
         assert len(record.getMessage()) < 1000
+    # One line at info level names the peer and the reason, without a traceback.
+    infos = [record for record in caplog.records if record.levelno >= logging.INFO]
+    if garbage:
+        assert len(infos) == 1
+        (record,) = infos
+        assert record.name == "squall.general"
+        assert record.levelno == logging.INFO
+        message = record.getMessage()
+        assert re.match(r"TLS handshake with 127\.0\.0\.1:\d+ failed: \S", message)
+        assert "\n" not in message
+        assert len(message) < 300
+        assert record.exc_info is None
+    else:  # connecting and hanging up is not worth an info line
+        assert infos == []
 
 
 def test_tls_failed_client_verification_is_quiet(
@@ -547,6 +563,11 @@ def test_tls_failed_client_verification_is_quiet(
     caplog.set_level(logging.DEBUG)
     io_loop.run_sync(main, timeout=10)
     assert errors(caplog) == []
+    # One line: the client's refusal arrives as an alert (info) or as a
+    # reset of the connection (debug), depending on the event loop.
+    (record,) = [r for r in caplog.records if r.getMessage().startswith("TLS handshake with")]
+    assert record.levelno in (logging.DEBUG, logging.INFO)
+    assert record.exc_info is None
 
 
 # ---------------------------------------------------------------------------

@@ -29,9 +29,12 @@ Three ways to start one, as in Tornado:
   `TCPServer.add_sockets`: the same, with the fork under your control.
 
 Errors in `handle_stream` are logged to ``squall.application`` and never
-stop the server.  Failures caused by the peer (it closed the connection, or
-sent something that is not TLS to a TLS server) are not errors of the
-application: they are logged at debug level, briefly.
+stop the server.  Failures caused by the peer are not errors of the
+application, and are logged briefly to ``squall.general``, without a
+traceback: a failed TLS handshake (a client that sends something that is not
+TLS, or an unacceptable certificate) in one line at info level, naming the
+peer and the reason; a peer that hangs up or resets the connection (during
+the handshake or later), at debug level.
 """
 
 from __future__ import annotations
@@ -269,12 +272,14 @@ class TCPServer:
         # coroutine handlers.
         try:
             if self._ssl_context is not None:
-                stream: IOStream = SSLIOStream(
+                tls = SSLIOStream(
                     connection,
                     ssl_options=self._ssl_context,
                     server_side=True,
                     **self._stream_kwargs,
                 )
+                tls._on_handshake_failure = functools.partial(_log_handshake_failure, address)
+                stream: IOStream = tls
             else:
                 stream = IOStream(connection, **self._stream_kwargs)
         except OSError as exc:
@@ -316,10 +321,15 @@ class TCPServer:
         # is logged quietly and briefly; anything else is a bug in the
         # application, logged with its traceback.
         if isinstance(exc, StreamClosedError | ssl.SSLError | ConnectionError):
-            real = getattr(exc, "real_error", None) or exc
-            gen_log.debug(
-                "Connection from %s closed in handle_stream: %s", _peer(address), _bounded(real)
-            )
+            if isinstance(stream, SSLIOStream) and not stream._handshake_done:
+                pass  # the failed handshake has been logged
+            else:
+                real = getattr(exc, "real_error", None) or exc
+                gen_log.debug(
+                    "Connection from %s closed in handle_stream: %s",
+                    _peer(address),
+                    _bounded(real),
+                )
         else:
             app_log.error(
                 "Exception in handle_stream for %s",
@@ -371,6 +381,16 @@ def _server_context(
     return _ssl_options_to_context(ssl_options, server_side=True)
 
 
+def _log_handshake_failure(address: Any, error: BaseException) -> None:
+    """Log (briefly: the peer caused it) why the TLS handshake with `address` failed."""
+    if isinstance(error, ssl.SSLError):
+        gen_log.info("TLS handshake with %s failed: %s", _peer(address), _bounded(error))
+    else:  # the peer hung up or reset (port probes and health checks do)
+        gen_log.debug(
+            "TLS handshake with %s failed: connection lost (%s)", _peer(address), _bounded(error)
+        )
+
+
 def _peer(address: Any) -> str:
     if isinstance(address, tuple) and len(address) >= 2:
         host, port = address[0], address[1]
@@ -379,7 +399,8 @@ def _peer(address: Any) -> str:
 
 
 def _bounded(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
+    """`exc`'s message on one line, cut at `_MAX_LOGGED_ERROR` characters."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
     if len(text) > _MAX_LOGGED_ERROR:
         text = text[:_MAX_LOGGED_ERROR] + "..."
     return text

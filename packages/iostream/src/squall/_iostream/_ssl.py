@@ -142,6 +142,8 @@ class SSLIOStream(IOStream):
         self._attach_now = _attach
         self._handshake_future: asyncio.Future[Any] | None = None
         self._handshake_done = False
+        #: Called with the error if the handshake fails (`TCPServer` logs it).
+        self._on_handshake_failure: Callable[[BaseException], object] | None = None
         self._raw_protocol: asyncio.BaseProtocol | None = None
         self._watching_raw = False
         super().__init__(socket, *args, **kwargs)
@@ -242,6 +244,10 @@ class SSLIOStream(IOStream):
         if future is not None and not future.done():
             future.set_exception(closed_error(self.error))
             future.exception()
+        hook = self._on_handshake_failure
+        if hook is not None and not self._handshake_done and self.error is not None:
+            self._on_handshake_failure = None
+            hook(self.error)
 
     def _upgrade(
         self, transport: asyncio.Transport, take_leftover: Callable[[], bytes]
