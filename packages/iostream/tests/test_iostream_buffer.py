@@ -291,3 +291,98 @@ def test_written_data_goes_to_the_transport(io_loop: IOLoop) -> None:
         assert not stream.writing()
 
     io_loop.run_sync(main)
+
+
+# -- where received bytes land (see squall._iostream._receiving) --------------------
+
+
+def test_read_into_receives_straight_into_its_buffer(io_loop: IOLoop) -> None:
+    async def main() -> None:
+        stream, _ = attached_stream()
+        target = bytearray(100_000)
+        reading = stream.read_into(target)
+        space = stream._protocol.get_buffer(-1)
+        assert space.obj is target  # no copy: the transport fills the caller's buffer
+        space[:60_000] = b"a" * 60_000
+        stream._protocol.buffer_updated(60_000)
+        assert not reading.done()
+        deliver(stream, b"b" * 40_000 + b"rest", True)
+        assert await reading == 100_000
+        assert target == b"a" * 60_000 + b"b" * 40_000
+        assert await stream.read_bytes(4) == b"rest"
+        # A small buffer is filled from the stream's own block instead.
+        small = bytearray(10)
+        reading = stream.read_into(small, partial=True)
+        assert stream._protocol.get_buffer(-1).obj is not small
+        deliver(stream, b"0123456789abc", True)
+        assert await reading == 10
+        assert small == b"0123456789"
+
+    io_loop.run_sync(main)
+
+
+def test_memory_follows_the_unread_data(io_loop: IOLoop) -> None:
+    async def main() -> None:
+        from squall._iostream._receiving import BLOCK_SIZE, SMALL_SLACK
+
+        stream, _ = attached_stream()
+        # Everything read: the stream holds no block.
+        deliver(stream, b"line\n" * 1000, True)
+        for _ in range(1000):
+            assert await stream.read_until(b"\n") == b"line\n"
+        assert len(stream._block) == 0
+        # A slow peer's partial line is kept in a small block, not a 256 KiB one.
+        reading = stream.read_until(b"\n")
+        deliver(stream, b"partial", True)
+        assert len(stream._block) <= 2 * len(b"partial") + SMALL_SLACK
+        for _ in range(3000):  # ... which grows with the data, not per receive
+            deliver(stream, b"more", True)
+        assert len(stream._block) <= 4 * 12_007
+        deliver(stream, b"\n", True)
+        assert await reading == b"partial" + b"more" * 3000 + b"\n"
+        assert len(stream._block) == 0
+        # Large unread data keeps (and grows) its block, reading it back is exact.
+        data = bytes(range(256)) * (3 * BLOCK_SIZE // 256)
+        deliver(stream, data, True)
+        assert stream._buffered() == len(data)
+        assert await stream.read_bytes(len(data) - 5) == data[:-5]
+        assert await stream.read_bytes(5) == data[-5:]
+        assert len(stream._block) == 0
+
+    io_loop.run_sync(main)
+
+
+def test_no_read_ahead_beyond_a_block_within_an_iteration(io_loop: IOLoop) -> None:
+    async def main() -> None:
+        from squall._iostream._receiving import BLOCK_SIZE
+
+        stream, transport = attached_stream()
+        stream._burst_receiving = True  # as on uvloop
+        deliver(stream, b"x" * BLOCK_SIZE, True)
+        # Nobody is reading and the block is full: the transport pauses...
+        assert not transport.reading
+        await asyncio.sleep(0)
+        assert transport.reading  # ... for this iteration only
+        deliver(stream, b"y" * BLOCK_SIZE, True)
+        assert not transport.reading
+        # A read that waits for more data resumes receiving at once.
+        reading = stream.read_bytes(3 * BLOCK_SIZE)
+        assert transport.reading
+        deliver(stream, b"z" * BLOCK_SIZE, True)
+        assert await reading == b"x" * BLOCK_SIZE + b"y" * BLOCK_SIZE + b"z" * BLOCK_SIZE
+
+    io_loop.run_sync(main)
+
+
+def test_feeding_keeps_no_block(io_loop: IOLoop) -> None:
+    async def main() -> None:
+        stream, _ = attached_stream()
+        chunks: list[bytes] = []
+        stream._start_feeding(chunks.append)
+        deliver(stream, b"a" * 100_000, True)
+        deliver(stream, b"b", False)
+        assert b"".join(chunks) == b"a" * 100_000 + b"b"
+        assert all(type(chunk) is bytes for chunk in chunks)
+        assert len(stream._block) == 0
+
+    io_loop.run_sync(main)
