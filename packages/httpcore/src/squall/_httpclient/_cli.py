@@ -44,7 +44,7 @@ def main(args: Sequence[str] | None = None) -> int:
 
     for name, type_, default, help_text in _OPTIONS:
         if name not in options:
-            define(name, type=type_, default=default, help=help_text)
+            define(name, type=type_, default=default, help=help_text, group="squall.httpclient")
     urls = parse_command_line(args)
     if not urls:
         print("usage: python -m squall.httpclient [options] URL...", file=sys.stderr)
