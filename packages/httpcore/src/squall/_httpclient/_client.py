@@ -20,7 +20,7 @@ from squall._httpclient._errors import TRANSPORT_ERROR
 from squall._httpclient._request import HTTPRequest
 from squall._httpclient._response import HTTPResponse
 from squall.ioloop import IOLoop
-from squall.util import Configurable
+from squall.util import Configurable, import_object
 
 __all__ = ["AsyncHTTPClient", "HTTPClient"]
 
@@ -28,6 +28,10 @@ __all__ = ["AsyncHTTPClient", "HTTPClient"]
 #: ``SimpleAsyncHTTPClient()`` are cached separately, as in Tornado).
 _InstanceCache = weakref.WeakKeyDictionary[IOLoop, "AsyncHTTPClient"]
 _instance_caches: weakref.WeakKeyDictionary[type, _InstanceCache] = weakref.WeakKeyDictionary()
+
+
+#: The default implementation (the plugin named "simple").
+_DEFAULT_IMPLEMENTATION = "squall.simple_httpclient.SimpleAsyncHTTPClient"
 
 
 def _deprecated(what: str, instead: str, stacklevel: int = 3) -> None:
@@ -84,9 +88,10 @@ class AsyncHTTPClient(Configurable):
 
     @classmethod
     def configurable_default(cls) -> type[Configurable]:
-        from squall.simple_httpclient import SimpleAsyncHTTPClient
-
-        return SimpleAsyncHTTPClient
+        # The implementation sits in a layer above this interface: imported
+        # by name, as a plugin would be.
+        default: type[Configurable] = import_object(_DEFAULT_IMPLEMENTATION)
+        return default
 
     @classmethod
     def _async_clients(cls) -> _InstanceCache:

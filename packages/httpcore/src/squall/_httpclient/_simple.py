@@ -166,7 +166,8 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
         super().close()
         queued, self.queue = list(self.queue), collections.deque()
         for fetch in queued:
-            fetch.fail(HTTPStreamClosedError("The HTTP client was closed"))
+            if not fetch.failed:
+                fetch.fail(HTTPStreamClosedError("The HTTP client was closed"))
         for fetch in list(self.active):
             fetch.cancel("The HTTP client was closed")
         self._pool.close()
@@ -197,17 +198,18 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
         fetch.start()
 
     def _queue_timeout(self, fetch: _Fetch) -> None:
+        # The fetch stays in the queue, dead (removing it would cost a scan
+        # of the queue per timeout); _release skips it.
         fetch.timer = None
-        try:
-            self.queue.remove(fetch)
-        except ValueError:
-            return
         fetch.fail(HTTPTimeoutError("Timeout in request queue"))
 
     def _release(self, fetch: _Fetch) -> None:
         self.active.discard(fetch)
-        while self.queue and len(self.active) < self.max_clients and not self._closed:
-            self._start(self.queue.popleft())
+        queue = self.queue
+        while queue and len(self.active) < self.max_clients and not self._closed:
+            waiting = queue.popleft()
+            if not waiting.failed:
+                self._start(waiting)
 
 
 class _Challenge(NamedTuple):
@@ -245,6 +247,7 @@ class _Fetch:
         self.cancel_reason: str | None = None
         self.time_info: dict[str, float] = {}
         self.url = request.url
+        self.failed = False  # failed while queued
 
     # -- life cycle --------------------------------------------------------------
 
@@ -254,6 +257,10 @@ class _Fetch:
 
     def fail(self, error: BaseException) -> None:
         """Report `error` without running (a queued fetch)."""
+        self.failed = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         self.callback(self._error_response(error))
 
     def cancel(self, reason: str) -> None:
