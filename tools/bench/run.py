@@ -524,7 +524,7 @@ def render_load_table(run: LoadRun) -> str:
         f"CPU time/{run.unit}",
         "server CPU",
         "wrk CPU",
-        *(f"vs {_load_label(run, b)} ({how})" for b in run.baselines for how in ("CPU", "req/s")),
+        *(f"vs {b} ({how})" for b in run.baselines for how in ("CPU", "req/s")),
     ]
     rows: list[list[str]] = []
     for case in run.cases:
@@ -587,22 +587,29 @@ SATURATED = 0.9
 
 
 def load_warnings(run: LoadRun) -> list[str]:
-    """Servers whose requests/s do not show their speed: not saturated."""
-    lines = []
+    """Servers whose requests/s do not show their speed: not saturated.
+
+    One line per cause: wrk saturated its own CPU, or neither was (other
+    processes took the CPUs).
+    """
+    by_cause: dict[str, list[str]] = {}
     for case in run.cases:
         for result in case.results:
             use = result.server_cpu_use
-            if use is not None and use < SATURATED:
-                limit = (
-                    "wrk was the limit"
-                    if result.client_cpu_use is not None and result.client_cpu_use >= SATURATED
-                    else "other processes took the CPUs"
-                )
-                lines.append(
-                    f"Note: {result.label} on {case.name} used {use:.0%} of its CPU ({limit}):"
-                    " its requests/s understate it; compare CPU time per request."
-                )
-    return lines
+            if use is None or use >= SATURATED:
+                continue
+            client = result.client_cpu_use
+            cause = (
+                "wrk saturated its CPU"
+                if client is not None and client >= SATURATED
+                else "other processes took the CPUs"
+            )
+            by_cause.setdefault(cause, []).append(f"{result.label} on {case.name} {use:.0%}")
+    return [
+        f"Note: servers below {SATURATED:.0%} of their CPU ({cause}), whose requests/s"
+        f" understate them (compare CPU time per request): {', '.join(servers)}."
+        for cause, servers in by_cause.items()
+    ]
 
 
 LOAD_RATIOS_NOTE = (

@@ -52,7 +52,7 @@ def _wrk(port: int, seconds: int, connections: int, script: Path, cpu: int | Non
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     command = bench_httpserver.wrk_command(wrk, f"http://127.0.0.1:{port}/", seconds, script)
     command[2] = f"--connections={connections}"
-    pin = None if cpu is None else bench_httpserver._pin_to(cpu)
+    pin = bench_httpserver._pin_to(cpu)
     return subprocess.Popen(command, stdout=subprocess.PIPE, text=True, preexec_fn=pin)
 
 
@@ -125,8 +125,7 @@ def _function_name(key: tuple[str, int, str]) -> str:
 def child(args: argparse.Namespace) -> None:
     spec = IMPLS[args.child]
     server_cpu, client_cpu = bench_httpserver.cpu_plan()
-    if server_cpu is not None:
-        os.sched_setaffinity(0, {server_cpu})
+    bench_httpserver._pin_to(server_cpu)()
     result: dict[str, Any] = {}
 
     async def serve_and_profile(listen: Callable[[], Awaitable[int]]) -> None:
