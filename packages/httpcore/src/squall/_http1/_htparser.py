@@ -94,17 +94,18 @@ class HtParser(PyParser):
         try:
             llhttp.feed_data(head)
         except HttpParserUpgrade:
-            # CONNECT or Upgrade: llhttp stops there; accepted.
-            self._llhttp = None
-            return True
+            accepted, reusable = True, False  # CONNECT or Upgrade: llhttp stops there
         except HttpParserError:
-            self._llhttp = None
-            return False
+            accepted = reusable = False
+        else:
+            accepted = True
+            # Otherwise it now expects a body: start afresh next time.
+            reusable = bool(self._completed)
         if self._completed:
             self._completed.clear()
-        else:
-            self._llhttp = None  # it now expects a body: start afresh next time
-        return True
+        if not reusable:
+            self._llhttp = None
+        return accepted
 
     def _parse_request(self, head: bytearray) -> RequestHead:
         if not self._feed_llhttp(head):

@@ -60,6 +60,49 @@ _FIELD_LINE: Final = re.compile(
 _SEMANTIC_FIELDS: Final = frozenset(
     ["content-length", "transfer-encoding", "connection", "expect", "upgrade", "host"]
 )
+#: Field names browsers and HTTP clients send that are not in
+#: _SEMANTIC_FIELDS, as they spell them: skipped without lowercasing.
+_PLAIN_FIELDS: Final = frozenset(
+    [
+        "Accept",
+        "Accept-Encoding",
+        "Accept-Language",
+        "Authorization",
+        "Cache-Control",
+        "Content-Type",
+        "Cookie",
+        "DNT",
+        "If-Modified-Since",
+        "If-None-Match",
+        "Origin",
+        "Pragma",
+        "Priority",
+        "Referer",
+        "Sec-Fetch-Dest",
+        "Sec-Fetch-Mode",
+        "Sec-Fetch-Site",
+        "Sec-Fetch-User",
+        "Upgrade-Insecure-Requests",
+        "User-Agent",
+        "X-Forwarded-For",
+        "X-Forwarded-Proto",
+        "X-Real-Ip",
+        "X-Requested-With",
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "content-type",
+        "cookie",
+        "user-agent",
+    ]
+)
+#: Connection values whose meaning needs no parsing (RFC 9112 §9.3).
+_PLAIN_CONNECTION: Final = {
+    "keep-alive": True,
+    "Keep-Alive": True,
+    "close": False,
+    "Close": False,
+}
 #: transfer-coding = token *( OWS ";" OWS transfer-parameter ) (RFC 9112 §7).
 _QUOTED: Final = r'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"'
 _TRANSFER_CODING: Final = re.compile(rf"{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))*")
@@ -306,25 +349,28 @@ class PyParser:
         return None
 
     def _check_head_prefix(self, data: bytes | bytearray, resume: int) -> None:
-        """Reject the start of a head as early as the complete parse would.
+        """Reject the start of a head exactly as early as the stream shows it bad.
 
-        Checks, in the order a complete head is checked: the start line's
-        length (414), its validity once it is complete, and bare LFs (which
-        would otherwise leave a client that ends lines with LF waiting for a
-        CRLF CRLF).  So a head fed in pieces fails with the same status as
-        the whole head.  ``resume`` is where the previous call stopped
-        looking (0 for the first call): each byte is examined once.
+        The errors found before a head is complete (the start line's length,
+        its validity once complete, a bare LF; then the head's size) are
+        reported in the order the stream reveals them, so a head fed in any
+        pieces fails with the same status as the whole head: only the first
+        ``max_header_size`` bytes are looked at (the head is too large as
+        soon as they are there), and the start line's length is judged on
+        its first ``max_start_line + 2`` bytes.  A bare LF is rejected at
+        once, which also answers a client that ends lines with LF alone.
+        ``resume`` is where the previous call stopped looking (0 for the
+        first call): each byte is examined once.
         """
+        size = min(len(data), self.limits.max_header_size)
         max_line = self.limits.max_start_line
-        lf = data.find(b"\n", 0, max_line + 2)
+        lf = data.find(b"\n", 0, min(size, max_line + 2))
         if lf < 0:
-            if len(data) >= max_line + 2:
+            if size >= max_line + 2:
                 self._start_line_too_long()
             return
         if lf == 0 or data[lf - 1] != 13:
             raise ParseError("bare LF in the start line")  # RFC 9112 §2.2
-        if lf - 1 > max_line:
-            self._start_line_too_long()
         if resume == 0 or lf >= resume + 3:  # not seen complete by an earlier call
             line = data[: lf - 1].decode("latin-1")
             if self._client:
@@ -337,7 +383,7 @@ class PyParser:
                 if match is None:
                     _raise_start_line_error(line, request=True)
                 _check_request_line(*match.groups())
-        if _BARE_LF.search(data, max(lf + 1, resume)) is not None:
+        if _BARE_LF.search(data, max(lf + 1, resume), size) is not None:
             raise ParseError("bare LF in the header block")
 
     def _start_line_too_long(self) -> NoReturn:
@@ -372,6 +418,11 @@ class PyParser:
         hosts = 0
         rare: Headers | None = None
         for name, value in fields:
+            if name in _PLAIN_FIELDS:
+                continue
+            if name == "Host":
+                hosts += 1
+                continue
             lname = name.lower()
             if lname in _SEMANTIC_FIELDS:
                 if lname == "host":
@@ -382,12 +433,25 @@ class PyParser:
                     rare.append((lname, value))
         if hosts > 1:
             raise ParseError("more than one Host field")  # RFC 9112 §3.2
-        if rare is None:
-            # The common case: no body, nothing to negotiate.
+        if rare is None or (
+            len(rare) == 1 and rare[0][0] == "connection" and rare[0][1] in _PLAIN_CONNECTION
+        ):
+            # The common case: no body, nothing to negotiate but persistence.
+            keep_alive = http11 if rare is None else _PLAIN_CONNECTION[rare[0][1]]
             self._state = _END
             return _new_tuple(
                 RequestHead,
-                (method, target, version, fields, http11, 0, False, False, method == "CONNECT"),
+                (
+                    method,
+                    target,
+                    version,
+                    fields,
+                    keep_alive,
+                    0,
+                    False,
+                    False,
+                    method == "CONNECT",
+                ),
             )
         keep_alive, content_length, codings, expect_continue, upgrade = _semantics(rare, http11)
         chunked = False
@@ -529,8 +593,9 @@ class PyParser:
             return True
         limit = self.limits.max_header_size
         end = buf.find(b"\r\n\r\n", self._scan)
-        if end < 0:
-            if _BARE_LF.search(buf, self._scan) is not None:
+        if end < 0 or end + 4 > limit:
+            # As for a head: what the first `limit` bytes show comes first.
+            if _BARE_LF.search(buf, self._scan if end < 0 else 0, limit) is not None:
                 raise ParseError("bare LF in the trailer section")
             if len(buf) >= limit:
                 raise ParseError("trailer section too large", 431)
@@ -538,8 +603,6 @@ class PyParser:
                 raise ParseError("incomplete trailer section (connection closed)")
             self._scan = max(0, len(buf) - 3)
             return False
-        if end + 4 > limit:
-            raise ParseError("trailer section too large", 431)
         # Prefixed with the LF that ended the last-chunk line, as a head's
         # field lines are prefixed with the one ending the start line.
         text = "\n" + buf[: end + 4].decode("latin-1")
