@@ -69,9 +69,9 @@ def attached_stream(**kwargs: Any) -> tuple[BaseIOStream, FakeTransport]:
     return stream, transport
 
 
-def deliver(stream: BaseIOStream, chunk: bytes, via_scratch: bool) -> None:
+def deliver(stream: BaseIOStream, chunk: bytes, via_get_buffer: bool) -> None:
     """Hand `chunk` to the stream as a transport would."""
-    if via_scratch:  # socket transports: get_buffer / buffer_updated, as often as it takes
+    if via_get_buffer:  # socket transports: get_buffer / buffer_updated, as often as it takes
         view = memoryview(chunk)
         while view:
             buf = stream._protocol.get_buffer(len(view))
@@ -159,19 +159,19 @@ reads = st.one_of(
     data=st.binary(max_size=120).map(lambda b: bytes(b"abc\r\nx"[i % 6] for i in b)),
     cuts=st.lists(st.integers(1, 20), max_size=40),
     ops=st.lists(reads, min_size=1, max_size=12),
-    via_scratch=st.booleans(),
+    via_get_buffer=st.booleans(),
 )
 def test_reads_match_the_model(
-    data: bytes, cuts: list[int], ops: list[Read], via_scratch: bool
+    data: bytes, cuts: list[int], ops: list[Read], via_get_buffer: bool
 ) -> None:
     io_loop = IOLoop(make_current=False)
     try:
-        io_loop.run_sync(lambda: _check(data, cuts, ops, via_scratch))
+        io_loop.run_sync(lambda: _check(data, cuts, ops, via_get_buffer))
     finally:
         io_loop.close()
 
 
-async def _check(data: bytes, cuts: list[int], ops: list[Read], via_scratch: bool) -> None:
+async def _check(data: bytes, cuts: list[int], ops: list[Read], via_get_buffer: bool) -> None:
     stream, _ = attached_stream()
     chunks = _cut(data, cuts)
     consumed = 0
@@ -183,7 +183,7 @@ async def _check(data: bytes, cuts: list[int], ops: list[Read], via_scratch: boo
             assert want == CLOSED
             return
         while not future.done() and chunks:
-            deliver(stream, chunks.pop(0), via_scratch)
+            deliver(stream, chunks.pop(0), via_get_buffer)
         if not future.done():
             # The end of the stream.
             stream._protocol.eof_received()
@@ -213,7 +213,7 @@ async def _check(data: bytes, cuts: list[int], ops: list[Read], via_scratch: boo
     # What is left, to the end.
     tail = stream.read_until_close()
     for chunk in chunks:
-        deliver(stream, chunk, via_scratch)
+        deliver(stream, chunk, via_get_buffer)
     stream._protocol.eof_received()
     stream._protocol.connection_lost(None)
     assert await tail == data[consumed:]
