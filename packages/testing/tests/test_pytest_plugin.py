@@ -708,3 +708,23 @@ def test_pytest_asyncio_auto_mode_is_refused_clearly(
     result.stdout.fnmatch_lines(
         ["*marked 'asyncio', so pytest-asyncio runs it*asyncio_mode=auto*"]
     )
+
+
+def test_a_test_that_captures_logs_checks_callback_errors_itself(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
+    pytester.makepyfile(
+        """
+        import asyncio
+
+        def explode():
+            raise ValueError("exploded in a callback")
+
+        async def test_it(io_loop, caplog):
+            io_loop.add_callback(explode)
+            await asyncio.sleep(0.01)
+            [record] = caplog.records
+            assert record.getMessage().startswith("Exception in callback")
+        """
+    )
+    run_pytest("-W", "error").assert_outcomes(passed=1)

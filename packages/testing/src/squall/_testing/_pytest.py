@@ -146,7 +146,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     if test_loop is None or test_loop.io_loop is not io_loop:
         # A project's own io_loop fixture overrides squall's: supervise it
         # while the test runs, and leave closing it to that fixture.
-        test_loop = TestLoop(io_loop, owns=False)
+        test_loop = TestLoop(
+            io_loop, owns=False, callback_errors_fail="caplog" not in pyfuncitem.fixturenames
+        )
     timeout = _marker_timeout(pyfuncitem)
     if timeout is None:
         timeout = get_async_test_timeout()
@@ -178,7 +180,8 @@ def io_loop(request: pytest.FixtureRequest) -> Iterator[IOLoop]:
     """A new IOLoop for the test, current meanwhile, closed (with its fds) afterwards.
 
     Supervised like an `AsyncTestCase`'s loop: an exception raised in a
-    callback fails the test unless an `ExpectLog` swallowed its record, and
+    callback fails the test unless an `ExpectLog` swallowed its record (or
+    the test uses ``caplog``: it then checks the logs itself), and
     tasks, transports or handlers left behind are closed and reported with
     a `RuntimeWarning`.  Drive it with ``io_loop.run_sync(...)`` in a
     plain test, or write the test as ``async def``.
@@ -195,7 +198,11 @@ def io_loop(request: pytest.FixtureRequest) -> Iterator[IOLoop]:
             "mode, the default, not asyncio_mode=auto, which marks every coroutine test).",
             pytrace=False,
         )
-    test_loop = TestLoop(IOLoop(make_current=True))
+    # A test that captures logs (caplog) checks them itself: there, an
+    # exception in a callback is only logged, as it is outside tests.
+    test_loop = TestLoop(
+        IOLoop(make_current=True), callback_errors_fail="caplog" not in request.fixturenames
+    )
     request.node.stash[_TEST_LOOP] = test_loop
     try:
         yield test_loop.io_loop

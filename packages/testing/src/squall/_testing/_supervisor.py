@@ -57,6 +57,8 @@ class TestLoop:
         loop the test did not create, such as a shared global one).
     :param on_failure: called after a failure is recorded, e.g.
         `AsyncTestCase.stop` so that a pending ``wait()`` returns.
+    :param callback_errors_fail: make exceptions of callbacks failures;
+        with False they are only logged, as without supervision.
     """
 
     __test__ = False  # not a test class, whatever pytest's naming rules say
@@ -67,6 +69,7 @@ class TestLoop:
         *,
         owns: bool = True,
         on_failure: Callable[[], object] | None = None,
+        callback_errors_fail: bool = True,
     ) -> None:
         self.io_loop = io_loop
         self.owns = owns
@@ -77,10 +80,11 @@ class TestLoop:
         self._closed = False
         loop = io_loop.asyncio_loop
         self._previous_handler = loop.get_exception_handler()
-        loop.set_exception_handler(self._asyncio_exception)
-        # An instance attribute over the documented hook (the IOLoop's
-        # handle_callback_exception); removed again by close().
-        io_loop.handle_callback_exception = self._callback_exception  # type: ignore[method-assign]
+        if callback_errors_fail:
+            loop.set_exception_handler(self._asyncio_exception)
+            # An instance attribute over the documented hook (the IOLoop's
+            # handle_callback_exception); removed again by close().
+            io_loop.handle_callback_exception = self._callback_exception  # type: ignore[method-assign]
 
     # ------------------------------------------------------------------
     # Failures
@@ -251,7 +255,8 @@ class TestLoop:
         loop = self.io_loop.asyncio_loop
         if loop.get_exception_handler() == self._asyncio_exception:
             loop.set_exception_handler(self._previous_handler)
-        self.io_loop.__dict__.pop("handle_callback_exception", None)
+        if self.io_loop.__dict__.get("handle_callback_exception") == self._callback_exception:
+            del self.io_loop.__dict__["handle_callback_exception"]
 
     async def _clean_up(self) -> list[str]:
         current = asyncio.current_task()
