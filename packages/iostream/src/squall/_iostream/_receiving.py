@@ -16,9 +16,17 @@ or replaces it by a larger one.  Memory follows the data:
   standard size goes back to the thread's spare blocks, for the next
   stream that receives;
 - a stream that keeps a little unread data (a partial line from a slow
-  peer) keeps it in a small block of its own, not in a standard one
-  (`_trim`): at most `_TRIM_RATIO` times the memory the data needs;
+  peer) keeps it in a small block of its own, about twice the data plus
+  `SMALL_SLACK` (`_trim`): a standard block is kept only for data (or a
+  pending ``read_bytes``) of at least 1/`_TRIM_RATIO` of its size;
 - a block grows geometrically, and only with received data.
+
+Flow control: the transport stops reading when the unread data reaches
+``max_buffer_size`` (and resumes once reads bring it below), or while a
+feeding protocol has paused it.  On event loops that receive in bursts (uvloop receives
+up to 32 times per readiness event), a stream whose block is full while
+nobody is reading also stops until its reader runs or the next iteration,
+rather than moving or growing the block to take in more at once.
 
 Pipe transports call ``data_received``; the bytes are copied into the block
 the same way.  While *feeding* (`_start_feeding`), each receive goes to the
