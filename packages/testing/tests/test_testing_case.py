@@ -440,6 +440,9 @@ def test_gen_test_on_any_object_with_an_io_loop() -> None:
     io_loop = IOLoop(make_current=False)
     try:
         assert Holder(io_loop).method() == 7
+        assert "handle_callback_exception" not in vars(io_loop)  # supervision ended
+        assert io_loop.asyncio_loop.get_exception_handler() is None
+        assert not io_loop.asyncio_loop.is_closed()  # not ours to close
     finally:
         io_loop.close()
 

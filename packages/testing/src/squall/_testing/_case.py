@@ -255,18 +255,24 @@ def gen_test(func: Any = None, timeout: float | None = None) -> Any:
         def post_coroutine(self: Any, *args: Any, **kwargs: Any) -> Any:
             __tracebackhide__ = True
             name = f"{type(self).__name__}.{f.__name__}"
-            test_loop = getattr(self, "_squall_test_loop", None)
-            if test_loop is None:
-                io_loop = getattr(self, "io_loop", None)
-                if io_loop is None:
-                    raise TypeError(
-                        f"@gen_test cannot run {name}: {type(self).__name__} has no "
-                        "IOLoop (it must be an AsyncTestCase whose setUp() calls "
-                        "super().setUp()); its body did not run"
-                    )
-                test_loop = TestLoop(io_loop, owns=False)
             limit = timeout if timeout is not None else get_async_test_timeout()
-            return test_loop.run(functools.partial(f, self, *args, **kwargs), limit, name)
+            test = functools.partial(f, self, *args, **kwargs)
+            test_loop = getattr(self, "_squall_test_loop", None)
+            if test_loop is not None:
+                return test_loop.run(test, limit, name)
+            io_loop = getattr(self, "io_loop", None)
+            if io_loop is None:
+                raise TypeError(
+                    f"@gen_test cannot run {name}: {type(self).__name__} has no "
+                    "IOLoop (it must be an AsyncTestCase whose setUp() calls "
+                    "super().setUp()); its body did not run"
+                )
+            # Any object with an io_loop: supervised while the test runs.
+            test_loop = TestLoop(io_loop, owns=False)
+            try:
+                return test_loop.run(test, limit, name)
+            finally:
+                test_loop.close()
 
         return post_coroutine  # type: ignore[return-value]
 

@@ -142,20 +142,26 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     io_loop: IOLoop | None = pyfuncitem.funcargs.get("io_loop")  # type: ignore[assignment]
     if io_loop is None:
         raise RuntimeError(f"{pyfuncitem.nodeid} runs on the io_loop fixture, which is missing")
-    test_loop = pyfuncitem.stash.get(_TEST_LOOP, None)
-    if test_loop is None or test_loop.io_loop is not io_loop:
-        # A project's own io_loop fixture overrides squall's: supervise it
-        # while the test runs, and leave closing it to that fixture.
-        test_loop = TestLoop(
-            io_loop, owns=False, callback_errors_fail="caplog" not in pyfuncitem.fixturenames
-        )
     timeout = _marker_timeout(pyfuncitem)
     if timeout is None:
         timeout = get_async_test_timeout()
     function = pyfuncitem.obj
     wanted = inspect.signature(function).parameters
     kwargs = {name: value for name, value in pyfuncitem.funcargs.items() if name in wanted}
-    test_loop.run(functools.partial(function, **kwargs), timeout, pyfuncitem.name)
+    test = functools.partial(function, **kwargs)
+    test_loop = pyfuncitem.stash.get(_TEST_LOOP, None)
+    if test_loop is not None and test_loop.io_loop is io_loop:
+        test_loop.run(test, timeout, pyfuncitem.name)
+        return True
+    # A project's own io_loop fixture overrides squall's: supervise its loop
+    # while the test runs, and leave closing it to that fixture.
+    test_loop = TestLoop(
+        io_loop, owns=False, callback_errors_fail="caplog" not in pyfuncitem.fixturenames
+    )
+    try:
+        test_loop.run(test, timeout, pyfuncitem.name)
+    finally:
+        test_loop.close()
     return True
 
 
