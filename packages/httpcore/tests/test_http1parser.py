@@ -915,3 +915,18 @@ def test_linear_time_on_a_trickled_head(parser_class: ParserClass) -> None:
 def test_linear_time_on_invalid_lines(parser_class: ParserClass, line: bytes) -> None:
     data = b"GET / HTTP/1.1\r\n" + line + b"\r\n" * 2
     assert request(parser_class, data) == [error()]
+
+
+def test_start_line_longer_than_the_head_limit(parser_class: ParserClass) -> None:
+    # A request line that cannot fit in max_header_size is a 414, not a 431,
+    # whichever limit is smaller, and in pieces as well.
+    limits = Limits(max_start_line=1024, max_header_size=1024)
+    data = b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\n\r\n"
+    for pieces in (0, 1, 100):
+        assert request(parser_class, data, limits=limits, pieces=pieces) == [error(414)]
+    fits = b"GET /" + b"a" * (1024 - 18) + b" HTTP/1.1\r\n\r\n"  # exactly 1024 bytes
+    assert isinstance(request(parser_class, fits, limits=limits)[0], RequestHead)
+    longer = b"GET /" + b"a" * (1024 - 17) + b" HTTP/1.1\r\n\r\n"
+    assert request(parser_class, longer, limits=limits) == [error(414)]
+    fields = b"GET / HTTP/1.1\r\nX: " + b"a" * 2000 + b"\r\n\r\n"
+    assert request(parser_class, fields, limits=limits) == [error(431)]

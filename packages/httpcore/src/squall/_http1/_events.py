@@ -71,7 +71,8 @@ class ParseError(Exception):
 class Limits:
     """The parser's bounds; every one is a parameter (shared/DESIGN.md §5)."""
 
-    #: Longest request or status line, CRLF excluded (request: 414 beyond it).
+    #: Longest request or status line, CRLF excluded (request: 414 beyond it,
+    #: and also beyond ``max_header_size - 4``, where it could not fit).
     max_start_line: int = 8 * 1024
     #: Largest header block, start line included (431 beyond it); the same
     #: bound applies to the trailer section of a chunked body.
@@ -92,8 +93,8 @@ class RequestHead(NamedTuple):
     #: Whether the connection may carry another message after this one
     #: (RFC 9112 §9.3: HTTP/1.1 unless "close", HTTP/1.0 only with "keep-alive").
     keep_alive: bool
-    #: The declared body length, None when chunked or bodiless (requests
-    #: with neither Content-Length nor Transfer-Encoding have no body: 0).
+    #: The declared body length: None when chunked, 0 when the request has
+    #: no body (neither Content-Length nor Transfer-Encoding, RFC 9112 §6.3).
     content_length: int | None
     chunked: bool
     #: ``Expect: 100-continue`` was sent (HTTP/1.1 only).
@@ -175,20 +176,28 @@ class ParserProtocol(Protocol):
         """
 
     def start_next_message(self) -> None:
-        """Begin parsing the next message of the connection (after EndOfMessage)."""
+        """Begin parsing the next message of the connection (after EndOfMessage).
+
+        A no-op while waiting for a message head or once closed (EOF or
+        ParseError); RuntimeError in the middle of a message.  After an
+        upgrade the caller either takes `trailing_data` or, if it declined
+        the upgrade, goes on with this.
+        """
 
     def set_request_method(self, method: str) -> None:
         """Client side: the method of the request the next response answers.
 
         HEAD responses have no body; a 2xx answer to CONNECT is an upgrade.
-        Defaults to GET.
+        Defaults to GET; stays in effect until set again (an informational
+        response and the final one answer the same request).
         """
 
     def trailing_data(self) -> bytes:
         """Remove and return every received byte the parser did not consume.
 
         For handing the connection to another protocol after an upgrade (or
-        `detach`): whatever arrived after the message just parsed.
+        `detach`): whatever arrived after the message just parsed.  Nothing
+        is kept after a ParseError.
         """
 
     @property

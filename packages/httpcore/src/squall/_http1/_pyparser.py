@@ -105,7 +105,9 @@ _PLAIN_CONNECTION: Final = {
 }
 #: transfer-coding = token *( OWS ";" OWS transfer-parameter ) (RFC 9112 §7).
 _QUOTED: Final = r'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"'
-_TRANSFER_CODING: Final = re.compile(rf"{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))*")
+_TRANSFER_CODING: Final = re.compile(
+    rf"{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}[ \t]*=[ \t]*(?:{_TOKEN}|{_QUOTED}))*"
+)
 #: request-line = method SP request-target SP HTTP-version (RFC 9112 §3):
 #: exactly one SP between the parts; the target has no blank, CTL or DEL.
 _REQUEST_LINE: Final = re.compile(rf"({_TOKEN}) ([!-~\x80-\xff]+) (HTTP/[0-9]\.[0-9])")
@@ -201,7 +203,7 @@ class PyParser:
     def receive(self, data: bytes) -> None:
         """Append received bytes; ``b""`` means the peer closed (EOF).
 
-        Bytes received after EOF are ignored.
+        Bytes received after EOF, or after a `ParseError`, are dropped.
         """
         if data:
             if not self._eof:
@@ -305,7 +307,10 @@ class PyParser:
                 else:  # _PAUSED, _CLOSED
                     return None
         except ParseError:
+            # Sticky: nothing more is parsed, received or kept.
             self._state = _CLOSED
+            self._eof = True
+            self._buf.clear()
             raise
 
     # -- the head ----------------------------------------------------------
@@ -357,13 +362,17 @@ class PyParser:
         pieces fails with the same status as the whole head: only the first
         ``max_header_size`` bytes are looked at (the head is too large as
         soon as they are there), and the start line's length is judged on
-        its first ``max_start_line + 2`` bytes.  A bare LF is rejected at
+        its first ``max_start_line + 2`` bytes (at most ``max_header_size -
+        2``).  A bare LF is rejected at
         once, which also answers a client that ends lines with LF alone.
         ``resume`` is where the previous call stopped looking (0 for the
         first call): each byte is examined once.
         """
-        size = min(len(data), self.limits.max_header_size)
-        max_line = self.limits.max_start_line
+        limits = self.limits
+        size = min(len(data), limits.max_header_size)
+        # A start line that cannot fit in the head (line, CRLF, CRLF) is too
+        # long too: 414 rather than 431.
+        max_line = min(limits.max_start_line, limits.max_header_size - 4)
         lf = data.find(b"\n", 0, min(size, max_line + 2))
         if lf < 0:
             if size >= max_line + 2:
@@ -397,6 +406,7 @@ class PyParser:
         nl = text.find("\r\n")
         if nl > self.limits.max_start_line:
             self._check_head_prefix(head, 0)  # a bare LF before it is a 400
+            self._start_line_too_long()
         match = _REQUEST_LINE.fullmatch(text, 0, nl)
         if match is None:
             _raise_start_line_error(text[:nl], request=True)
@@ -487,6 +497,7 @@ class PyParser:
         nl = text.find("\r\n")
         if nl > self.limits.max_start_line:
             self._check_head_prefix(head, 0)
+            self._start_line_too_long()
         match = _STATUS_LINE.fullmatch(text, 0, nl)
         if match is None:
             _raise_start_line_error(text[:nl], request=False)
@@ -563,7 +574,7 @@ class PyParser:
         max_line = self.limits.max_chunk_line
         nl = buf.find(b"\r\n", self._scan, max_line + 2)
         if nl < 0:
-            if _BARE_LF.search(buf, self._scan) is not None:
+            if _BARE_LF.search(buf, self._scan, max_line + 2) is not None:
                 raise ParseError("bare LF in a chunk-size line")
             if len(buf) >= max_line + 2:
                 raise ParseError("chunk-size line too long")
@@ -676,7 +687,7 @@ def _semantics(
         elif name == "expect":
             expectations += value.lower().split(",")
         elif name == "upgrade":
-            upgrade = True
+            upgrade = upgrade or bool(value)
     if options:
         options = [option.strip(" \t") for option in options]
     # Persistence (RFC 9112 §9.3).
