@@ -728,3 +728,17 @@ def test_a_test_that_captures_logs_checks_callback_errors_itself(
         """
     )
     run_pytest("-W", "error").assert_outcomes(passed=1)
+
+
+def test_loading_the_plugin_imports_no_squall_module() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, squall._testing._pytest; "
+        "print(sorted(m for m in sys.modules if m.startswith('squall.')))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert output.strip() == "['squall._testing', 'squall._testing._pytest']"

@@ -182,3 +182,19 @@ def test_log_trap_returns_a_result_when_given_none(root_stream: io.StringIO) -> 
     result = case("test_passes").run()
     assert result is not None
     assert result.testsRun == 1
+
+
+def test_log_trap_combines_with_async_test_case(root_stream: io.StringIO) -> None:
+    from squall.testing import AsyncTestCase, gen_test
+
+    with pytest.warns(DeprecationWarning, match="LogTrapTestCase"):
+
+        class Case(AsyncTestCase, LogTrapTestCase):
+            @gen_test
+            async def test_it(self) -> None:
+                logging.getLogger("squall.test_logtrap").error("trapped")
+
+    result = unittest.TestResult()
+    Case("test_it").run(result)
+    assert result.wasSuccessful(), result.errors
+    assert root_stream.getvalue() == ""
