@@ -1,7 +1,7 @@
 """The Debian packages squall's tests use as real peers, installed when missing.
 
-Tests start real programs (curl as an HTTP client now; nginx and a forward
-proxy later) rather than mocking them (shared/DESIGN.md §6).  The check runs
+Tests start real programs (curl as a client, nginx as an origin server,
+tinyproxy as a forward proxy) rather than mocking them (shared/DESIGN.md §6).  The check runs
 this first; ``python tools/sysdeps.py`` does it alone.  On a machine where
 apt-get is unavailable or we are not root it only reports what is missing,
 and the tests that need a missing program fail saying so.
@@ -16,7 +16,9 @@ import sys
 
 #: Command the tests run -> the Debian package that provides it.
 COMMANDS: dict[str, str] = {
-    "curl": "curl",
+    "curl": "curl",  # an HTTP client (squall.httpserver's tests)
+    "nginx": "nginx-light",  # an origin server (squall.simple_httpclient's tests)
+    "tinyproxy": "tinyproxy",  # a forward proxy with CONNECT (the HTTP clients' tests)
 }
 
 
