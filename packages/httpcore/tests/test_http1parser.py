@@ -930,3 +930,12 @@ def test_start_line_longer_than_the_head_limit(parser_class: ParserClass) -> Non
     assert request(parser_class, longer, limits=limits) == [error(414)]
     fields = b"GET / HTTP/1.1\r\nX: " + b"a" * 2000 + b"\r\n\r\n"
     assert request(parser_class, fields, limits=limits) == [error(431)]
+
+
+def test_installed_llhttp_rejects_what_htparser_relies_on() -> None:
+    from squall._http1 import _htparser
+
+    assert _htparser._llhttp_is_strict_enough()
+    for line in _htparser._MUST_REJECT:
+        # ... and so does the reference.
+        assert request(PyParser, b"GET / HTTP/1.1\r\n" + line + b"\r\n") == [error()]

@@ -62,6 +62,48 @@ __all__ = ["HtParser"]
 _FIELD_LINE: Final = re.compile(rf"\n({_TOKEN}):[ \t]*+([^\r]*)\r")
 
 
+#: Field lines HtParser counts on llhttp to reject (its splitting expression
+#: would accept them).  Checked once at import: an httptools whose llhttp is
+#: built or configured more leniently is not used (``squall._http1`` then
+#: falls back to PyParser).
+_MUST_REJECT: Final = [
+    b"A: b\x00\r\n",  # CTLs and DEL in values
+    b"A: b\x01c\r\n",
+    b"A: b\x0bc\r\n",
+    b"A: b\x1f\r\n",
+    b"A: b\x7f\r\n",
+    b"A: b\rc\r\n",  # bare CR
+    b"A: b\nC: d\r\n",  # bare LF
+    b"A: b\r\n c\r\n",  # obsolete line folding
+    b"A : b\r\n",  # whitespace before the colon
+    b"A\t: b\r\n",
+    b": b\r\n",  # empty name
+    b"A(B): c\r\n",  # a name that is not a token
+    b"A\x80: b\r\n",
+    b"AB\r\n",  # no colon
+]
+
+
+def _llhttp_is_strict_enough() -> bool:
+    for line in _MUST_REJECT:
+        for parser_class, start in (
+            (HttpRequestParser, b"GET / HTTP/1.1\r\n"),
+            (HttpResponseParser, b"HTTP/1.1 204 No Content\r\n"),
+        ):
+            try:
+                parser_class(types.SimpleNamespace()).feed_data(start + line + b"\r\n")
+            except HttpParserError:
+                continue
+            except HttpParserUpgrade:
+                pass
+            return False
+    return True
+
+
+if not _llhttp_is_strict_enough():
+    raise ImportError("httptools' parser accepts field lines squall rejects; not used")
+
+
 class HtParser(PyParser):
     """A sans-I/O HTTP/1.1 parser whose heads are validated by llhttp.
 
