@@ -321,7 +321,11 @@ class TCPServer:
         # is logged quietly and briefly; anything else is a bug in the
         # application, logged with its traceback.
         if isinstance(exc, StreamClosedError | ssl.SSLError | ConnectionError):
-            if isinstance(stream, SSLIOStream) and not stream._handshake_done:
+            if (
+                isinstance(stream, SSLIOStream)
+                and not stream._handshake_done
+                and stream.error is not None
+            ):
                 pass  # the failed handshake has been logged
             else:
                 real = getattr(exc, "real_error", None) or exc
