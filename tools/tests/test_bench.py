@@ -695,3 +695,13 @@ def test_pinned_restores_affinity_and_priority() -> None:
             assert os.getpriority(os.PRIO_PROCESS, 0) <= httpbench.NICE
     assert os.sched_getaffinity(0) == affinity
     assert os.getpriority(os.PRIO_PROCESS, 0) == priority
+
+
+def test_server_process_that_does_not_start_is_an_error() -> None:
+    bogus = httpbench.ServerSpec(impl="bogus", label="bogus", distribution="x", server="bogus")
+    server = httpbench.ServerProcess(bogus, "asyncio", None)
+    try:
+        with pytest.raises(httpbench.ServerError, match="did not start: usage"):
+            server.wait_ready(timeout=30)
+    finally:
+        server.stop()

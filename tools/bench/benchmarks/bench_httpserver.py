@@ -481,10 +481,15 @@ class ServerProcess:
         assert stdout is not None
         ready, _, _ = select.select([stdout], [], [], timeout)
         line = stdout.readline() if ready else b""
-        if not line:
+        try:
+            info = json.loads(line) if line else None
+        except ValueError:
+            info = None
+        if not isinstance(info, dict):
+            output = line.decode("utf-8", "replace").strip()
+            reason = self.stderr_tail() or output or "no output"
             self.stop()
-            raise ServerError(f"the server did not start: {self.stderr_tail() or 'no output'}")
-        info = json.loads(line)
+            raise ServerError(f"the server did not start: {reason}")
         if "skip" in info:
             self.skip = str(info["skip"])
             return
