@@ -49,6 +49,7 @@ from ._pyparser import (
     _REQUEST_LINE,
     _STATUS_LINE,
     _TOKEN,
+    _VERSIONS,
     PyParser,
     _check_request_line,
     _check_status_line,
@@ -158,7 +159,8 @@ class HtParser(PyParser):
         if match is None or nl > self.limits.max_start_line:
             return PyParser._parse_request(self, head)
         method, target, version = match.groups()
-        _check_request_line(method, target, version)
+        if target[0] != "/" or method == "CONNECT" or version not in _VERSIONS:
+            _check_request_line(method, target, version)
         fields = self._fields(text, nl)
         if fields is None:
             return PyParser._parse_request(self, head)

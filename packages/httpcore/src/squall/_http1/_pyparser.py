@@ -158,6 +158,8 @@ _PAUSED: Final = 8  # after EndOfMessage, until start_next_message
 _CLOSED: Final = 9  # after EOF or a ParseError: nothing more, ever
 
 _DEFAULT_LIMITS: Final = Limits()
+#: The versions implemented (RFC 9112 §2.3); other well-formed ones get 505.
+_VERSIONS: Final = frozenset(["HTTP/1.1", "HTTP/1.0"])
 #: Builds a NamedTuple in C (its own ``__new__`` is a Python function).
 _new_tuple: Final = tuple.__new__
 
@@ -411,7 +413,8 @@ class PyParser:
         if match is None:
             _raise_start_line_error(text[:nl], request=True)
         method, target, version = match.groups()
-        _check_request_line(method, target, version)
+        if target[0] != "/" or method == "CONNECT" or version not in _VERSIONS:
+            _check_request_line(method, target, version)
         end = len(text) - 2
         fields: Headers = _FIELD_LINE.findall(text, nl + 1, end)
         if len(fields) != text.count("\n", nl + 1, end) - 1:
@@ -632,7 +635,7 @@ class PyParser:
 
 def _check_request_line(method: str, target: str, version: str) -> None:
     """The request line's rules beyond its grammar (RFC 9112 §2.3, §3.2)."""
-    if version != "HTTP/1.1" and version != "HTTP/1.0":
+    if version not in _VERSIONS:
         raise ParseError(f"unsupported HTTP version {version!r}", 505)
     if method == "CONNECT":
         if _AUTHORITY_FORM.fullmatch(target) is None:
@@ -647,7 +650,7 @@ def _check_request_line(method: str, target: str, version: str) -> None:
 
 def _check_status_line(version: str, code: str) -> None:
     """The status line's rules beyond its grammar (RFC 9112 §2.3, RFC 9110 §15)."""
-    if version != "HTTP/1.1" and version != "HTTP/1.0":
+    if version not in _VERSIONS:
         raise ParseError(f"unsupported HTTP version {version!r}", 505)
     if code[0] not in "12345":
         raise ParseError(f"invalid status code {code!r}")
