@@ -151,8 +151,24 @@ class HtParser(PyParser):
         return accepted
 
     def _parse_request(self, head: bytearray) -> RequestHead:
-        if not self._feed_llhttp(head):
+        # The server's hot path: `_feed_llhttp` and `_fields` written inline.
+        llhttp = self._llhttp
+        if llhttp is None:
+            llhttp = self._llhttp = HttpRequestParser(self._llhttp_callbacks)
+        completed = self._completed
+        try:
+            llhttp.feed_data(head)
+        except HttpParserUpgrade:
+            self._llhttp = None  # CONNECT or Upgrade: llhttp stops there
+        except HttpParserError:
+            self._llhttp = None
+            completed.clear()
             return PyParser._parse_request(self, head)
+        else:
+            if not completed:
+                self._llhttp = None  # it now expects a body: start afresh next time
+        if completed:
+            completed.clear()
         text = head.decode("latin-1")
         nl = text.find("\r\n")
         match = _REQUEST_LINE.fullmatch(text, 0, nl)
@@ -161,9 +177,12 @@ class HtParser(PyParser):
         method, target, version = match.groups()
         if target[0] != "/" or method == "CONNECT" or version not in _VERSIONS:
             _check_request_line(method, target, version)
-        fields = self._fields(text, nl)
-        if fields is None:
+        end = len(text) - 2
+        fields: Headers = _FIELD_LINE.findall(text, nl + 1, end)
+        if len(fields) != text.count("\n", nl + 1, end) - 1:
             return PyParser._parse_request(self, head)
+        if " \r" in text or "\t\r" in text:
+            fields = [(name, value.rstrip(" \t")) for name, value in fields]
         result = self._request_head(method, target, version, fields)
         if not result.keep_alive or result.upgrade:
             self._llhttp = None

@@ -254,7 +254,22 @@ class PyParser:
             while True:
                 state = self._state
                 if state == _HEAD:
-                    return self._next_head()
+                    # The common cases inline: nothing yet, or a whole head.
+                    buf = self._buf
+                    if not buf:
+                        if self._eof:
+                            self._state = _CLOSED
+                            return EOF
+                        return None
+                    end = buf.find(b"\r\n\r\n", self._scan)
+                    if end <= 0 or buf[0] == 13 or end + 4 > self.limits.max_header_size:
+                        return self._next_head(end)
+                    head = buf[: end + 4]
+                    del buf[: end + 4]
+                    self._scan = 0
+                    if self._client:
+                        return self._parse_response(head)
+                    return self._parse_request(head)
                 if state == _END:
                     self._state = _PAUSED
                     trailers = self._trailers
@@ -317,9 +332,12 @@ class PyParser:
 
     # -- the head ----------------------------------------------------------
 
-    def _next_head(self) -> Event | None:
+    def _next_head(self, end: int) -> Event | None:
+        """The uncommon cases of a head: none yet, empty lines first, too large.
+
+        ``end`` is where the buffer's first CRLF CRLF starts (or -1).
+        """
         buf = self._buf
-        end = buf.find(b"\r\n\r\n", self._scan)
         if end <= 0 or buf[0] == 13:
             # RFC 9112 §2.2: empty lines before a start line are ignored.
             if buf[:2] == b"\r\n":
