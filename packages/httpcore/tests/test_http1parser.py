@@ -939,3 +939,23 @@ def test_installed_llhttp_rejects_what_htparser_relies_on() -> None:
     for line in _htparser._MUST_REJECT:
         # ... and so does the reference.
         assert request(PyParser, b"GET / HTTP/1.1\r\n" + line + b"\r\n") == [error()]
+
+
+def test_messages_after_one_that_closes(parser_class: ParserClass) -> None:
+    # The parser leaves persistence to the connection: it parses whatever
+    # follows (HtParser starts llhttp afresh, which refuses data after close).
+    data = (
+        b"GET /1 HTTP/1.1\r\nConnection: close\r\n\r\n"
+        b"GET /2 HTTP/1.0\r\n\r\n"
+        b"BREW /3 HTTP/1.1\r\n\r\n"  # a token llhttp does not know
+        b"GET /\xe9 HTTP/1.1\r\n\r\n"  # obs-text llhttp refuses in targets
+        b"GET /5 HTTP/1.1\r\n\r\n"
+    )
+    heads = [e for e in request(parser_class, data) if isinstance(e, RequestHead)]
+    assert [(h.method, h.target, h.keep_alive) for h in heads] == [
+        ("GET", "/1", False),
+        ("GET", "/2", False),
+        ("BREW", "/3", True),
+        ("GET", "/\xe9", True),
+        ("GET", "/5", True),
+    ]
