@@ -33,6 +33,10 @@ class FakeTransport(asyncio.Transport):
         self.written = bytearray()
         self.reading = True
         self.closing = False
+        self.protocol: asyncio.BaseProtocol | None = None
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self.protocol = protocol
 
     def write(self, data: Any) -> None:
         self.written += data
@@ -348,6 +352,22 @@ def test_memory_follows_the_unread_data(io_loop: IOLoop) -> None:
         assert await stream.read_bytes(len(data) - 5) == data[:-5]
         assert await stream.read_bytes(5) == data[-5:]
         assert len(stream._block) == 0
+
+    io_loop.run_sync(main)
+
+
+def test_feeding_hands_the_transport_to_the_sink(io_loop: IOLoop) -> None:
+    async def main() -> None:
+        stream, transport = attached_stream()
+        chunks: list[bytes] = []
+        stream._start_feeding(chunks.append)
+        # The transport now calls the sink itself, without the stream.
+        assert isinstance(transport.protocol, asyncio.Protocol)
+        assert transport.protocol.data_received == chunks.append
+        transport.protocol.data_received(b"direct")
+        assert chunks == [b"direct"]
+        stream._stop_feeding()
+        assert transport.protocol is stream._protocol
 
     io_loop.run_sync(main)
 

@@ -50,6 +50,12 @@ class FdTransport(asyncio.Transport):
         loop.add_reader(self._fd, self._read_ready)
         protocol.connection_made(self)
 
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self._protocol = protocol
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self._protocol  # type: ignore[no-any-return]
+
     # -- reading ---------------------------------------------------------------
 
     def _read_ready(self) -> None:

@@ -40,6 +40,7 @@ import threading
 from collections.abc import Callable
 
 from squall._iostream._core import BYTES, StreamCore
+from squall._iostream._protocol import FeedingProtocol
 
 __all__ = ["Receiving"]
 
@@ -355,12 +356,19 @@ class Receiving(StreamCore):
         if self._buffered():
             sink(self._take(self._end))
         self._release_hold()
+        transport = self._transport
+        if transport is not None and self._sink is sink and not self._closed:
+            # From now on the transport calls the sink itself.
+            transport.set_protocol(FeedingProtocol(self, sink))  # type: ignore[arg-type]
         if self._eof and self._sink is sink and not self._closed:
             sink(b"")
 
     def _stop_feeding(self) -> None:
         """Return to buffering received data for the read methods."""
         self._sink = None
+        transport = self._transport
+        if transport is not None and not self._closed:
+            transport.set_protocol(self._protocol)
 
     def _pause_feeding(self) -> None:
         """Stop receiving (flow control) until `_resume_feeding`."""
