@@ -433,6 +433,8 @@ class Harness:
     async def close(self) -> None:
         for client in self.clients:
             client.close()
+        for client in self.clients:
+            await client._wait_closed()
         for peer in self.peers:
             await peer.close()
         for _ in range(3):

@@ -206,8 +206,7 @@ async def client(**kwargs: Any) -> Any:
         yield instance
     finally:
         instance.close()
-        for _ in range(3):
-            await asyncio.sleep(0)
+        await instance._wait_closed()
 
 
 async def fetch(http: SimpleAsyncHTTPClient, url: str, **kwargs: Any) -> HTTPResponse:

@@ -172,6 +172,16 @@ class AsyncHTTPClient(Configurable):
             if cached is self and loop is not None:
                 del cache[loop]
 
+    async def _wait_closed(self) -> None:
+        """After `close`: wait (briefly, bounded) until its connections are really closed.
+
+        Used by `HTTPClient.close` before it closes its IOLoop, so that no
+        socket is left behind half-closed.  Implementations with connections
+        override it.
+        """
+        for _ in range(3):
+            await asyncio.sleep(0)
+
     def fetch(
         self,
         request: HTTPRequest | str,
@@ -359,9 +369,7 @@ class HTTPClient:
 
         async def close_client() -> None:
             client.close()
-            # Let the transports report their closing (and close their sockets).
-            for _ in range(3):
-                await asyncio.sleep(0)
+            await client._wait_closed()
 
         try:
             self._run(close_client)

@@ -175,11 +175,17 @@ class ConnectionPool:
                 if not stack:
                     del self._idle[connection.key]
 
-    def close(self) -> None:
-        """Close every idle connection; connections put afterwards are closed at once."""
+    def close(self) -> list[Any]:
+        """Close every idle connection; connections put afterwards are closed at once.
+
+        Returns the streams closed (whose closing may still be under way:
+        a TLS connection says goodbye first).
+        """
         self._closed = True
-        for connection in list(self._lru):
+        connections = list(self._lru)
+        for connection in connections:
             self._discard(connection)
         if self._timer is not None:
             self._timers.remove_timeout(self._timer)
             self._timer = None
+        return [connection.stream for connection in connections]

@@ -67,6 +67,11 @@ __all__ = ["SimpleAsyncHTTPClient"]
 #: held in memory.
 _MAX_BUFFER_SIZE = 104857600
 
+#: The most seconds `SimpleAsyncHTTPClient._wait_closed` waits for the
+#: connections closed by `close` to finish closing (a TLS connection sends
+#: its close_notify alert and waits for the server's, RFC 8446 §6.1).
+_CLOSE_GRACE = 1.0
+
 #: Seconds an idle keep-alive connection is kept.  Servers close idle
 #: connections after 5 s (Apache), 75 s (nginx) or an hour (Tornado); a
 #: request sent just as the server closes one is retried when idempotent.
@@ -168,12 +173,28 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
         for fetch in queued:
             if not fetch.failed:
                 fetch.fail(HTTPStreamClosedError("The HTTP client was closed"))
-        for fetch in list(self.active):
+        active = list(self.active)
+        for fetch in active:
             fetch.cancel("The HTTP client was closed")
-        self._pool.close()
+        self._closing_tasks = [fetch.task for fetch in active if fetch.task is not None]
+        self._closing_streams = self._pool.close()
+        self._closing_streams += [fetch.stream for fetch in active if fetch.stream is not None]
         if self.own_resolver:
             self.resolver.close()
         self.tcp_client.close()
+
+    _closing_tasks: list[asyncio.Task[None]] = []
+    _closing_streams: list[Any] = []
+
+    async def _wait_closed(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _CLOSE_GRACE
+        tasks = [task for task in self._closing_tasks if not task.done()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=_CLOSE_GRACE)
+        await asyncio.sleep(0)
+        while loop.time() < deadline and any(map(_socket_open, self._closing_streams)):
+            await asyncio.sleep(0.005)
 
     def fetch_impl(self, request: HTTPRequest, callback: Callable[[HTTPResponse], None]) -> None:
         validate(request)
@@ -212,6 +233,13 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
                 self._start(waiting)
 
 
+def _socket_open(stream: Any) -> bool:
+    try:
+        return bool(stream.socket.fileno() >= 0)
+    except (AttributeError, OSError):
+        return False
+
+
 class _Challenge(NamedTuple):
     """A 401 or 407 with a Digest challenge this fetch will answer."""
 
@@ -248,6 +276,7 @@ class _Fetch:
         self.time_info: dict[str, float] = {}
         self.url = request.url
         self.failed = False  # failed while queued
+        self.stream: Any = None  # the connection in use
 
     # -- life cycle --------------------------------------------------------------
 
@@ -372,6 +401,7 @@ class _Fetch:
 
         while True:
             connection, reused = await self._acquire(hop, hop_route, fresh, connect_deadline)
+            self.stream = connection.stream
             headers = request_headers(hop, hop_route, authorization, proxy_authorization)
             exchange = Exchange(
                 hop,
