@@ -703,3 +703,16 @@ def test_positional_arguments_other_than_io_loop_are_rejected(io_loop: IOLoop) -
             FakeClient(10)
 
     run(io_loop, f)
+
+
+def test_tornado6_positional_raise_error(io_loop: IOLoop) -> None:
+    async def f() -> None:
+        client = FakeClient(force_instance=True)
+        client.routes["http://a/404"] = lambda r: HTTPResponse(r, 404)
+        response = await client.fetch("http://a/404", False)
+        assert response.code == 404
+        with pytest.raises(HTTPClientError):
+            await client.fetch("http://a/404", True)
+        client.close()
+
+    run(io_loop, f)

@@ -185,7 +185,7 @@ class AsyncHTTPClient(Configurable):
     def fetch(
         self,
         request: HTTPRequest | str,
-        callback: Callable[[HTTPResponse], object] | None = None,
+        callback: Callable[[HTTPResponse], object] | bool | None = None,
         raise_error: bool = True,
         **kwargs: Any,
     ) -> asyncio.Future[HTTPResponse]:
@@ -203,6 +203,7 @@ class AsyncHTTPClient(Configurable):
         themselves (an unsupported URL scheme or method...) fail it with
         `ValueError` either way.
 
+        A bool in `callback`'s place is `raise_error` (Tornado 6's order).
         `callback` (deprecated: await the Future) is called with the
         response, which carries any error as with ``raise_error=False``;
         the Future then always resolves with the response.
@@ -213,6 +214,9 @@ class AsyncHTTPClient(Configurable):
         """
         if self._closed:
             raise RuntimeError("fetch() called on closed AsyncHTTPClient")
+        if isinstance(callback, bool):
+            # Tornado 6's signature: raise_error is the second parameter.
+            raise_error, callback = callback, None
         if not isinstance(request, HTTPRequest):
             request = HTTPRequest(url=request, **kwargs)
         elif kwargs:
