@@ -1936,3 +1936,15 @@ def test_unexpected_switching_protocols_closes_the_connection(
         assert not client._pool
 
     run(io_loop, f)
+
+
+def test_close_right_after_fetch(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        server = await harness.server(answer(echo))
+        client = harness.client()
+        future = client.fetch(server.url(), raise_error=False)
+        client.close()  # before the fetch's Task ever ran
+        result = await asyncio.wait_for(future, 10)
+        assert isinstance(result.error, HTTPStreamClosedError)
+
+    run(io_loop, f)

@@ -183,7 +183,7 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
             self.resolver.close()
         self.tcp_client.close()
 
-    _closing_tasks: list[asyncio.Task[None]] = []
+    _closing_tasks: list[asyncio.Task[HTTPResponse]] = []
     _closing_streams: list[Any] = []
 
     async def _wait_closed(self) -> None:
@@ -270,7 +270,7 @@ class _Fetch:
         self.enqueued = self.loop.time()
         self.start_wall = time.time()
         self.timer: asyncio.TimerHandle | None = None  # queue timeout, then the deadline
-        self.task: asyncio.Task[None] | None = None
+        self.task: asyncio.Task[HTTPResponse] | None = None
         self.phase = "during request"
         self.cancel_reason: str | None = None
         self.time_info: dict[str, float] = {}
@@ -282,7 +282,8 @@ class _Fetch:
 
     def start(self) -> None:
         self.time_info["queue"] = self.loop.time() - self.enqueued
-        self.task = self.loop.create_task(self.run())
+        self.task = self.loop.create_task(self._fetch())
+        self.task.add_done_callback(self._done)
 
     def fail(self, error: BaseException) -> None:
         """Report `error` without running (a queued fetch)."""
@@ -312,23 +313,22 @@ class _Fetch:
         if deadline is not None:
             self.timer = self.loop.call_at(deadline, self._on_timeout)
 
-    async def run(self) -> None:
-        try:
-            response = await self._fetch()
-        except asyncio.CancelledError as exc:
+    def _done(self, task: asyncio.Task[HTTPResponse]) -> None:
+        """The Task ended: report its response (a done callback, so that even
+        a Task cancelled before it ever ran reports)."""
+        self._arm(None)
+        if task.cancelled():
             reason = self.cancel_reason or "The fetch was cancelled"
             error: BaseException
             if reason.startswith("Timeout"):
                 error = HTTPTimeoutError(reason)
             else:
                 error = HTTPStreamClosedError(reason)
-            error.__cause__ = exc
             response = self._error_response(error)
-        except Exception as exc:
-            response = self._error_response(exc)
-        finally:
-            self._arm(None)
-            self.client._release(self)
+        else:
+            exc = task.exception()
+            response = task.result() if exc is None else self._error_response(exc)
+        self.client._release(self)
         self.callback(response)
 
     def _error_response(self, error: BaseException) -> HTTPResponse:
