@@ -100,6 +100,7 @@ PACKAGES: tuple[Package, ...] = (
         ),
         requires=("certifi",),
         summary="squall's HTTP/1.1 server and clients",
+        optional=(("curl_httpclient", "curl"),),
     ),
     Package(
         "web",
