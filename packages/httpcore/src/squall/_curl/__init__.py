@@ -1,0 +1,1 @@
+"""Private implementation of `squall.curl_httpclient` (libcurl through pycurl)."""
