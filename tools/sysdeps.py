@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "curl": "curl",  # an HTTP client (squall.httpserver's tests)
     "nginx": "nginx-light",  # an origin server (squall.simple_httpclient's tests)
     "tinyproxy": "tinyproxy",  # a forward proxy with CONNECT (the HTTP clients' tests)
+    "wrk": "wrk",  # the HTTP load generator (tools/bench and its smoke test)
 }
 
 
