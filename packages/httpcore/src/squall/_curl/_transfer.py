@@ -195,9 +195,11 @@ class Transfer:
         """The final response (or, without a valid status line, a 599)."""
         code = self.code
         self.time_info["total"] = now - self.enqueued
-        if code is None:
+        if code is None or not self._head_done:
+            # libcurl accepts a head cut short by the end of the connection.
+            what = "no status line" if code is None else "incomplete head"
             return self.error_response(
-                HTTPClientError(TRANSPORT_ERROR, "Malformed HTTP response: no status line"), now
+                HTTPClientError(TRANSPORT_ERROR, f"Malformed HTTP response: {what}"), now
             )
         hop = self.hop
         return HTTPResponse(
