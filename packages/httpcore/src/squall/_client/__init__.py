@@ -1,0 +1,1 @@
+"""Implementation of `squall.client` (requests-style sessions); see that module."""

@@ -1,0 +1,301 @@
+"""`HttpResponse` and its streamed body `HttpStream` (``response.raw``).
+
+A response is filled by its session as the lower layer reports: the head
+line by line (`_header_line`), the body chunk by chunk (`_feed`), then the
+end (`_finish`).  Without ``stream=True`` the body is kept in the response
+(``content``); with it, chunks go to ``raw`` for the caller to iterate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import collections
+import json as jsonlib
+import re
+from collections.abc import AsyncIterator
+from http.cookies import CookieError, SimpleCookie
+from typing import TYPE_CHECKING, Any
+
+from squall._client._errors import HTTPError, StreamConsumedError
+from squall.httputil import HTTPHeaders
+
+if TYPE_CHECKING:
+    from squall._client._events import Handler
+    from squall._client._request import HttpRequest
+
+__all__ = ["HttpResponse", "HttpStream", "parse_links"]
+
+
+class HttpStream:
+    """The body of a response as it arrives: an async iterable of bytes, consumable once.
+
+    ``async for chunk in response.raw`` yields the chunks in order;
+    ``await response.raw.read()`` returns the whole body.  Either consumes
+    the stream: a second iteration or read raises `StreamConsumedError`.
+    A failure of the transfer (reset, timeout) is raised by the iteration.
+    """
+
+    __module__ = "squall.client"
+
+    def __init__(self, response: HttpResponse) -> None:
+        self.response = response
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._done = False
+        self._error: BaseException | None = None
+        self._consumed = False
+
+    @property
+    def done(self) -> bool:
+        """Whether the whole body has arrived (or the transfer failed)."""
+        return self._done
+
+    def _put(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+        self._wake()
+
+    def _finish(self, error: BaseException | None) -> None:
+        self._done = True
+        self._error = error
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _consume(self) -> None:
+        if self._consumed:
+            raise StreamConsumedError("The body of this response was read already", self.response)
+        self._consumed = True
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        self._consume()
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[bytes]:
+        chunks = self._chunks
+        while True:
+            while chunks:
+                yield chunks.popleft()
+            if self._done:
+                if self._error is not None:
+                    raise self._error
+                return
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+
+    async def read(self) -> bytes:
+        """The whole (rest of the) body, once it has arrived.
+
+        :raises StreamConsumedError: if the stream was iterated or read.
+        """
+        self._consume()
+        parts = [chunk async for chunk in self._iterate()]
+        content = b"".join(parts)
+        self.response._content = bytearray(content)
+        return content
+
+
+class HttpResponse:
+    """The answer to a request of an `HttpClient`.
+
+    ``status_code``, ``reason``, ``headers`` (an `HTTPHeaders`) are set when
+    the head arrives; ``content`` holds the body (unless streamed through
+    ``raw``).  ``history`` lists the redirect responses that led here,
+    oldest first; ``request`` is the `HttpRequest` that got this answer.
+    """
+
+    __module__ = "squall.client"
+
+    def __init__(self, request: HttpRequest, history: list[HttpResponse] | None = None) -> None:
+        self.request = request
+        self.history: list[HttpResponse] = list(history) if history else []
+        self.status_code: int | None = None
+        self.reason = ""
+        self.version = "HTTP/1.1"
+        self.headers = HTTPHeaders()
+        self.raw = HttpStream(self)
+        self._content = bytearray()
+        self._head_done = False
+        self._cookies: dict[str, str] | None = None
+        self.handlers: dict[str, list[Handler]] = {}
+        # Resolved by the session when the transfer is over (the error, if
+        # any, is raw's).
+        self._done: asyncio.Future[None]
+
+    @property
+    def url(self) -> str:
+        """The URL of the request (after its query parameters were added)."""
+        return self.request.url
+
+    @property
+    def ok(self) -> bool:
+        """Whether the status is below 400."""
+        return self.status_code is not None and self.status_code < 400
+
+    def get_status(self) -> str:
+        """``"200 OK"``: the status code and reason."""
+        return f"{self.status_code} {self.reason}".strip()
+
+    # -- filled by the session -------------------------------------------
+
+    def _header_line(self, line: str) -> bool:
+        """Take a line of the head (status line first); True when the head is complete."""
+        if self.status_code is None:
+            version, _, rest = line.strip().partition(" ")
+            code, _, reason = rest.partition(" ")
+            self.version = version
+            self.status_code = int(code)
+            self.reason = reason
+            return False
+        if line in ("\r\n", "\n"):
+            self._head_done = True
+            return True
+        self.headers.parse_line(line.rstrip("\r\n"))
+        return False
+
+    def _feed(self, chunk: bytes) -> None:
+        for handler in self.handlers.get("data_received", ()):
+            handler(self, data=chunk)
+        if self.request.stream:
+            self.raw._put(chunk)
+        else:
+            self._content += chunk
+        for handler in self.handlers.get("data_processed", ()):
+            handler(self, data=chunk)
+
+    # -- the body ---------------------------------------------------------
+
+    @property
+    def content(self) -> bytes:
+        """The body received (of a streamed response: once ``raw.read()`` returned)."""
+        return bytes(self._content)
+
+    def recv_body(self) -> bytes:
+        """The body received since the last call, which is removed from the response.
+
+        For streaming through the ``data_processed`` event without keeping
+        the whole body in memory.
+        """
+        body = bytes(self._content)
+        self._content.clear()
+        return body
+
+    @property
+    def encoding(self) -> str | None:
+        """The ``charset`` of the ``Content-Type``, if any."""
+        content_type = self.headers.get("Content-Type", "")
+        match = re.search(r";\s*charset\s*=\s*\"?([\w.:-]+)", content_type, re.IGNORECASE)
+        if match is None:
+            return None
+        try:
+            return codecs.lookup(match.group(1)).name
+        except LookupError:
+            return None
+
+    def text(self, charset: str | None = None, errors: str = "strict") -> str:
+        """The body decoded as `charset`, by default that of the ``Content-Type``, else UTF-8."""
+        return self.content.decode(charset or self.encoding or "utf-8", errors)
+
+    def json(self) -> Any:
+        """The body parsed as JSON.
+
+        :raises ValueError: if it is not JSON.
+        """
+        return jsonlib.loads(self.text())
+
+    def decode_content(self) -> Any:
+        """The best representation of the body: JSON as objects, text as str, else bytes."""
+        content_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type == "application/json" or content_type.endswith("+json"):
+            return self.json()
+        if content_type.startswith("text/") or self.encoding is not None:
+            return self.text(errors="replace")
+        return self.content
+
+    # -- the head ---------------------------------------------------------
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """The cookies this response sets (``Set-Cookie``), name to value."""
+        if self._cookies is None:
+            cookies: dict[str, str] = {}
+            for header in self.headers.get_list("Set-Cookie"):
+                parsed: SimpleCookie = SimpleCookie()
+                try:
+                    parsed.load(header)
+                except CookieError:
+                    continue
+                for name, morsel in parsed.items():
+                    cookies[name] = morsel.value
+            self._cookies = cookies
+        return self._cookies
+
+    @property
+    def links(self) -> dict[str, dict[str, str]]:
+        """The ``Link`` header (RFC 8288): each link by its ``rel`` (or URL).
+
+        >>> # Link: <https://api/?page=2>; rel="next"
+        >>> # response.links["next"]["url"] == "https://api/?page=2"
+        """
+        links: dict[str, dict[str, str]] = {}
+        for header in self.headers.get_list("Link"):
+            for link in parse_links(header):
+                links[link.get("rel") or link["url"]] = link
+        return links
+
+    def info(self) -> _Info:
+        """The headers, in the form `http.cookiejar.CookieJar` asks for."""
+        return _Info(self.headers)
+
+    def raise_for_status(self) -> None:
+        """Raise `HTTPError` if the status is 4xx or 5xx."""
+        code = self.status_code
+        if code is not None and 400 <= code < 600:
+            kind = "Client" if code < 500 else "Server"
+            raise HTTPError(f"{code} {kind} Error: {self.reason} for url: {self.url}", self)
+
+    def __repr__(self) -> str:
+        return f"<Response [{self.status_code}]>"
+
+
+class _Info:
+    """What `http.cookiejar.CookieJar.extract_cookies` reads of a response."""
+
+    def __init__(self, headers: HTTPHeaders) -> None:
+        self._headers = headers
+
+    def get_all(self, name: str, default: list[str] | None = None) -> list[str] | None:
+        return self._headers.get_list(name) or default
+
+
+_LINK = re.compile(r"\s*<([^>]*)>\s*((?:;\s*[^;,]*)*)")
+_PARAM = re.compile(r';\s*([^\s=;,]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|[^;,]*))?')
+
+
+def parse_links(header: str) -> list[dict[str, str]]:
+    """The links of a ``Link`` header value (RFC 8288 §3), each a dict with ``url``."""
+    links: list[dict[str, str]] = []
+    position = 0
+    while position < len(header):
+        match = _LINK.match(header, position)
+        if match is None:
+            break
+        link = {"url": match.group(1).strip()}
+        for name, value in _PARAM.findall(match.group(2)):
+            value = value.strip()
+            if value.startswith('"') and value.endswith('"') and len(value) >= 2:
+                value = re.sub(r"\\(.)", r"\1", value[1:-1])
+            link.setdefault(name.lower(), value)
+        links.append(link)
+        position = match.end()
+        rest = header[position:].lstrip()
+        if not rest.startswith(","):
+            break
+        position = len(header) - len(rest) + 1
+    return links
