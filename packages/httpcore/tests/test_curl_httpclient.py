@@ -1,0 +1,383 @@
+"""What is particular to squall.curl_httpclient (libcurl through pycurl).
+
+The behaviour it shares with the simple client is tested over both in
+``test_httpclient_behaviour.py``; here: the module's surface, the import
+error without pycurl, ``prepare_curl_callback``, ``network_interface``,
+options that libcurl handles differently, and `CurlError`.  The peer is a
+small scripted origin on loopback that records each request and the
+address it came from.  No timed assertions; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import pickle
+import ssl
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import pycurl
+import pytest
+import trustme
+
+import squall.curl_httpclient
+from squall.curl_httpclient import CurlAsyncHTTPClient, CurlError
+from squall.httpclient import AsyncHTTPClient, HTTPClientError, HTTPResponse
+from squall.ioloop import IOLoop
+
+
+class Origin:
+    """An HTTP/1.1 origin on loopback answering each request with a description of it.
+
+    ``requests`` holds (head, body, peer address) per request; with
+    `ssl_context` it speaks TLS.
+    """
+
+    def __init__(self, ssl_context: ssl.SSLContext | None = None, delay: float = 0) -> None:
+        self.ssl_context = ssl_context
+        self.delay = delay
+        self.requests: list[tuple[str, bytes, str]] = []
+        self._server: asyncio.Server | None = None
+        self.port = 0
+        self.writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> Origin:
+        self._server = await asyncio.start_server(
+            self._serve, "127.0.0.1", 0, ssl=self.ssl_context
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def url(self, path: str = "/", host: str = "127.0.0.1") -> str:
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://{host}:{self.port}{path}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.add(writer)
+        peer = writer.get_extra_info("peername")[0]
+        try:
+            while True:
+                try:
+                    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+                except asyncio.IncompleteReadError:
+                    return
+                length = 0
+                for line in head.split("\r\n")[1:]:
+                    name, _, value = line.partition(":")
+                    if name.lower() == "content-length":
+                        length = int(value)
+                body = await reader.readexactly(length)
+                self.requests.append((head, body, peer))
+                if self.delay:
+                    await asyncio.sleep(self.delay)
+                payload = head.encode("latin-1") + body
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(payload) + payload
+                )
+                await writer.drain()
+        except (ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            self.writers.discard(writer)
+            writer.close()
+
+    async def close(self) -> None:
+        for writer in list(self.writers):
+            writer.close()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+
+class Harness:
+    def __init__(self) -> None:
+        self.clients: list[CurlAsyncHTTPClient] = []
+        self.origins: list[Origin] = []
+
+    def client(self, **kwargs: Any) -> CurlAsyncHTTPClient:
+        client = CurlAsyncHTTPClient(force_instance=True, **kwargs)
+        self.clients.append(client)
+        return client
+
+    async def origin(self, **kwargs: Any) -> Origin:
+        origin = await Origin(**kwargs).start()
+        self.origins.append(origin)
+        return origin
+
+    async def close(self) -> None:
+        for client in self.clients:
+            client.close()
+        for origin in self.origins:
+            await origin.close()
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+
+@pytest.fixture
+def harness(io_loop: IOLoop) -> Iterator[Harness]:
+    h = Harness()
+    try:
+        yield h
+    finally:
+        io_loop.run_sync(h.close, timeout=30)
+
+
+def run(io_loop: IOLoop, func: Callable[[], Awaitable[Any]]) -> Any:
+    return io_loop.run_sync(func, timeout=30)
+
+
+async def fetch(client: AsyncHTTPClient, url: str, **kwargs: Any) -> HTTPResponse:
+    return await asyncio.wait_for(client.fetch(url, **kwargs), 20)
+
+
+# ---------------------------------------------------------------------------
+# The module
+# ---------------------------------------------------------------------------
+
+
+def test_module_surface() -> None:
+    assert squall.curl_httpclient.__all__ == sorted(squall.curl_httpclient.__all__)
+    assert set(squall.curl_httpclient.__all__) == {"CurlAsyncHTTPClient", "CurlError"}
+    assert issubclass(CurlAsyncHTTPClient, AsyncHTTPClient)
+    assert CurlAsyncHTTPClient.__module__ == "squall.curl_httpclient"
+
+
+def test_curl_error() -> None:
+    error = CurlError(7, "Failed to connect")
+    assert isinstance(error, HTTPClientError)
+    assert (error.code, error.errno, error.message) == (599, 7, "Failed to connect")
+    assert str(error) == "HTTP 599: Failed to connect"
+    for clone in (copy.copy(error), pickle.loads(pickle.dumps(error))):
+        assert (clone.code, clone.errno, clone.message) == (599, 7, "Failed to connect")
+
+
+def test_import_without_pycurl_names_the_extra() -> None:
+    code = (
+        "import sys; sys.modules['pycurl'] = None\n"
+        "try:\n"
+        "    import squall.curl_httpclient\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+        "else:\n"
+        "    print('imported')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "squall-httpcore[curl]" in result.stdout
+
+
+def test_configure_by_plugin_name(io_loop: IOLoop) -> None:
+    async def f() -> None:
+        AsyncHTTPClient.configure("curl", max_clients=3)
+        try:
+            client = AsyncHTTPClient(force_instance=True)
+            assert isinstance(client, CurlAsyncHTTPClient)
+            assert client.max_clients == 3
+            client.close()
+        finally:
+            AsyncHTTPClient.configure(None)
+
+    run(io_loop, f)
+
+
+# ---------------------------------------------------------------------------
+# Options particular to curl
+# ---------------------------------------------------------------------------
+
+
+def test_prepare_curl_callback(io_loop: IOLoop, harness: Harness) -> None:
+    handles: list[Any] = []
+
+    def prepare(curl: Any) -> None:
+        handles.append(curl)
+        curl.setopt(pycurl.USERAGENT, "set-by-callback")
+
+    async def f() -> None:
+        origin = await harness.origin()
+        client = harness.client(max_clients=1)
+        await fetch(client, origin.url(), prepare_curl_callback=prepare, user_agent="ignored")
+        assert isinstance(handles[0], pycurl.Curl)
+        assert "User-Agent: set-by-callback" in origin.requests[0][0]
+        # The handle is reset between requests: nothing leaks into the next one.
+        await fetch(client, origin.url())
+        assert "set-by-callback" not in origin.requests[1][0]
+
+    run(io_loop, f)
+
+
+def test_prepare_curl_callback_failure_fails_that_fetch_only(
+    io_loop: IOLoop, harness: Harness
+) -> None:
+    def broken(curl: Any) -> None:
+        raise RuntimeError("prepare bug")
+
+    async def f() -> None:
+        origin = await harness.origin()
+        client = harness.client(max_clients=1)
+        for _ in range(3):
+            with pytest.raises(RuntimeError, match="prepare bug"):
+                await fetch(client, origin.url(), prepare_curl_callback=broken)
+        assert (await fetch(client, origin.url())).code == 200
+
+    run(io_loop, f)
+
+
+def test_network_interface(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        origin = await harness.origin()
+        client = harness.client()
+        await fetch(client, origin.url(), network_interface="127.0.0.2")
+        assert origin.requests[0][2] == "127.0.0.2"
+        await fetch(client, origin.url())
+        assert origin.requests[1][2] == "127.0.0.1"
+        # An address this host does not have: libcurl cannot bind to it.
+        with pytest.raises(CurlError) as info:
+            await fetch(client, origin.url(), network_interface="192.0.2.1")
+        assert info.value.code == 599
+
+    run(io_loop, f)
+
+
+def test_options_do_not_leak_between_requests(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        origin = await harness.origin()
+        client = harness.client(max_clients=1)
+        await fetch(client, origin.url(), auth_username="u", auth_password="p")
+        await fetch(client, origin.url(), method="POST", body=b"xyz")
+        await fetch(client, origin.url())
+        first, second, third = (head for head, _, _ in origin.requests)
+        assert "Authorization:" in first
+        assert "Authorization:" not in second
+        assert second.startswith("POST ")
+        assert third.startswith("GET ")
+        assert "Content-Length" not in third
+
+    run(io_loop, f)
+
+
+def test_environment_proxy_is_ignored(
+    io_loop: IOLoop, harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:1")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:1")
+
+    async def f() -> None:
+        origin = await harness.origin()
+        client = harness.client()
+        assert (await fetch(client, origin.url())).code == 200
+
+    run(io_loop, f)
+
+
+def test_body_producer_is_not_supported(io_loop: IOLoop, harness: Harness) -> None:
+    async def producer(write: Any) -> None:
+        await write(b"x")
+
+    async def f() -> None:
+        client = harness.client()
+        with pytest.raises(ValueError, match="body_producer"):
+            await fetch(client, "http://127.0.0.1:1/", method="POST", body_producer=producer)
+
+    run(io_loop, f)
+
+
+def test_ssl_options(
+    io_loop: IOLoop,
+    harness: Harness,
+    server_ssl_context: ssl.SSLContext,
+    tls_ca: trustme.CA,
+    tmp_path: Any,
+) -> None:
+    ca_file = tmp_path / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(ca_file))
+
+    async def f() -> None:
+        origin = await harness.origin(ssl_context=server_ssl_context)
+        client = harness.client()
+        url = origin.url(host="localhost")
+        ok = await fetch(client, url, ssl_options={"ca_certs": str(ca_file)}, allow_ipv6=False)
+        assert ok.code == 200
+        unverified = await fetch(client, url, ssl_options={"cert_reqs": ssl.CERT_NONE})
+        assert unverified.code == 200
+        with pytest.raises(ValueError, match="ssl_options"):
+            await fetch(client, url, ssl_options=ssl.create_default_context())
+        with pytest.raises(ValueError, match="ssl_options"):
+            await fetch(client, url, ssl_options={"ciphers": "ALL"})
+
+    run(io_loop, f)
+
+
+# ---------------------------------------------------------------------------
+# Errors, timing, limits
+# ---------------------------------------------------------------------------
+
+
+def test_transport_errors_are_curl_errors(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        origin = await harness.origin(delay=30)
+        client = harness.client()
+        with pytest.raises(CurlError) as refused:
+            await fetch(client, "http://127.0.0.1:1/")
+        assert refused.value.errno == pycurl.E_COULDNT_CONNECT
+        with pytest.raises(CurlError) as timeout:
+            await fetch(client, origin.url(), request_timeout=0.1)
+        assert timeout.value.errno == pycurl.E_OPERATION_TIMEDOUT
+        result = await fetch(client, origin.url(), request_timeout=0.1, raise_error=False)
+        assert isinstance(result.error, CurlError)
+
+    run(io_loop, f)
+
+
+def test_time_info(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        origin = await harness.origin()
+        client = harness.client()
+        result = await fetch(client, origin.url())
+        assert {
+            "queue",
+            "namelookup",
+            "connect",
+            "appconnect",
+            "pretransfer",
+            "starttransfer",
+            "total",
+        } <= set(result.time_info)
+        assert all(value >= 0 for value in result.time_info.values())
+
+    run(io_loop, f)
+
+
+def test_max_body_size(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        origin = await harness.origin()
+        client = harness.client(max_body_size=50)
+        with pytest.raises(HTTPClientError) as info:
+            await fetch(client, origin.url("/" + "x" * 100))
+        assert info.value.code == 599
+        assert "max_body_size" in str(info.value)
+        roomy = harness.client()
+        assert (await fetch(roomy, origin.url("/" + "x" * 100))).code == 200
+
+    run(io_loop, f)
+
+
+def test_fetch_from_a_streaming_callback(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        origin = await harness.origin()
+        client = harness.client(max_clients=1)
+        inner: list[asyncio.Future[HTTPResponse]] = []
+
+        def on_chunk(chunk: bytes) -> None:
+            # libcurl is running this callback: the new fetch starts later.
+            if not inner:
+                inner.append(client.fetch(origin.url("/inner")))
+
+        await fetch(client, origin.url("/outer"), streaming_callback=on_chunk)
+        result = await asyncio.wait_for(inner[0], 20)
+        assert result.body.startswith(b"GET /inner")
+
+    run(io_loop, f)
