@@ -74,6 +74,7 @@ def echo_json(request: HTTPServerRequest) -> None:
         "uri": request.uri,
         "headers": dict(request.headers.get_all()),
         "body": request.body.decode("latin-1"),
+        "peer": list(getattr(getattr(request.connection, "context", None), "address", ())),
     }
     respond(request, json.dumps(payload).encode(), headers=[("Content-Type", "application/json")])
 
@@ -107,7 +108,7 @@ async def app(request: HTTPServerRequest) -> None:
     """Routes of the test server."""
     path = request.path
     query = {name: values[-1].decode() for name, values in request.query_arguments.items()}
-    if path == "/echo":
+    if path == "/echo" or path.startswith("http://"):  # the absolute form: as a proxy
         echo_json(request)
     elif path == "/status":
         respond(request, b"status", int(query["code"]))
@@ -627,3 +628,44 @@ def test_synchronous_mode() -> None:
         loop.run_until_complete(server_holder["context"].__aexit__(None, None, None))
     finally:
         loop.close()
+
+
+# -- connections and proxies --------------------------------------------------
+
+
+def test_pool_keep_alive_and_close_connections(io_loop: IOLoop) -> None:
+    async def main() -> None:
+        async with serving() as server:
+            async with session(pool_size=2, keep_alive=30) as sessions:
+                responses = await asyncio.gather(*(sessions.get(server.url()) for _ in range(6)))
+                assert all(response.status_code == 200 for response in responses)
+                first = (await sessions.get(server.url())).json()["peer"]
+                second = (await sessions.get(server.url())).json()["peer"]
+                assert first == second  # the connection was kept alive and reused
+            async with session(close_connections=True) as sessions:
+                first_seen = (await sessions.get(server.url())).json()
+                assert first_seen["headers"]["Connection"] == "close"
+                second = (await sessions.get(server.url())).json()["peer"]
+                assert first_seen["peer"] != second
+
+    run(io_loop, main)
+
+
+def test_proxies_and_trust_env(io_loop: IOLoop, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def main() -> None:
+        async with serving() as proxy:
+            proxy_url = f"http://127.0.0.1:{proxy.port}"
+            async with session(proxies={"http": proxy_url}) as sessions:
+                response = await sessions.get("http://origin.invalid/echo?x=1")
+                assert response.json()["uri"] == "http://origin.invalid/echo?x=1"
+                assert response.request.proxy == proxy_url
+            monkeypatch.setenv("http_proxy", proxy_url)
+            monkeypatch.setenv("no_proxy", "direct.invalid")
+            async with session(trust_env=True) as sessions:
+                response = await sessions.get("http://origin.invalid/echo")
+                assert response.json()["uri"] == "http://origin.invalid/echo"
+                assert sessions.proxy_for("http://direct.invalid/") is None
+            async with session(trust_env=False) as sessions:
+                assert sessions.proxy_for("http://origin.invalid/") is None
+
+    run(io_loop, main)

@@ -274,28 +274,33 @@ class _Info:
         return self._headers.get_list(name) or default
 
 
-_LINK = re.compile(r"\s*<([^>]*)>\s*((?:;\s*[^;,]*)*)")
-_PARAM = re.compile(r';\s*([^\s=;,]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|[^;,]*))?')
+_LINK = re.compile(r"\s*<([^>]*)>")
+_PARAM = re.compile(r'\s*;\s*([^\s=;,]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|[^;,]*))?')
+_SEPARATOR = re.compile(r"\s*,")
 
 
 def parse_links(header: str) -> list[dict[str, str]]:
-    """The links of a ``Link`` header value (RFC 8288 §3), each a dict with ``url``."""
+    """The links of a ``Link`` header value (RFC 8288 §3), each a dict with ``url``.
+
+    Parsing stops at the first malformed link (what came before is kept).
+    """
     links: list[dict[str, str]] = []
     position = 0
-    while position < len(header):
+    while True:
         match = _LINK.match(header, position)
         if match is None:
             break
         link = {"url": match.group(1).strip()}
-        for name, value in _PARAM.findall(match.group(2)):
-            value = value.strip()
-            if value.startswith('"') and value.endswith('"') and len(value) >= 2:
+        position = match.end()
+        while (param := _PARAM.match(header, position)) is not None:
+            name, value = param.group(1), (param.group(2) or "").strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
                 value = re.sub(r"\\(.)", r"\1", value[1:-1])
             link.setdefault(name.lower(), value)
+            position = param.end()
         links.append(link)
-        position = match.end()
-        rest = header[position:].lstrip()
-        if not rest.startswith(","):
+        separator = _SEPARATOR.match(header, position)
+        if separator is None:
             break
-        position = len(header) - len(rest) + 1
+        position = separator.end()
     return links
