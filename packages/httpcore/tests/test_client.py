@@ -13,7 +13,9 @@ import contextlib
 import gzip
 import hashlib
 import json
+import shutil
 import ssl
+import subprocess
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -555,6 +557,32 @@ def test_events_per_session_and_per_request(io_loop: IOLoop) -> None:
 # -- failures -----------------------------------------------------------------
 
 
+def test_handler_errors_reach_the_caller(io_loop: IOLoop) -> None:
+    class Boom(Exception):
+        pass
+
+    def explode(response: HttpResponse, **kwargs: Any) -> None:
+        raise Boom("from a handler")
+
+    async def main() -> None:
+        async with serving() as server, session() as sessions:
+            for event in ("pre_request", "on_headers", "data_received", "data_processed"):
+                with pytest.raises(Boom):
+                    await sessions.get(server.url("/chunks"), **{event: explode})
+
+            async def stream_and_read() -> bytes:
+                streamed = await sessions.get(
+                    server.url("/chunks"), stream=True, data_processed=explode
+                )
+                return await streamed.raw.read()
+
+            with pytest.raises(Boom):  # from get() or from read(): when the data came
+                await stream_and_read()
+            assert (await sessions.get(server.url())).status_code == 200  # the session goes on
+
+    run(io_loop, main)
+
+
 def test_timeout_and_connection_errors(io_loop: IOLoop) -> None:
     async def main() -> None:
         async with serving() as server:
@@ -600,6 +628,27 @@ def test_verify_and_cert(
                 assert sessions.cert == str(client_file)
                 response = await sessions.get(server.url())
                 assert response.status_code == 200
+
+    run(io_loop, main)
+
+
+def test_verify_with_a_ca_directory(
+    io_loop: IOLoop, tls_ca: trustme.CA, server_ssl_context: ssl.SSLContext, tmp_path: Path
+) -> None:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is needed to hash the CA directory")
+    directory = tmp_path / "cas"
+    directory.mkdir()
+    tls_ca.cert_pem.write_to_path(str(directory / "ca.pem"))
+    subprocess.run([openssl, "rehash", str(directory)], check=True, capture_output=True)
+
+    async def main() -> None:
+        async with serving(server_ssl_context) as server, session() as sessions:
+            response = await sessions.get(server.url(), verify=str(directory))
+            assert response.status_code == 200
+            with pytest.raises(SSLError):
+                await sessions.get(server.url(), verify=str(tmp_path))  # no CA in there
 
     run(io_loop, main)
 

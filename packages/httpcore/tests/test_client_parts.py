@@ -363,3 +363,16 @@ def test_client_options() -> None:
     assert sessions.verify is False
     assert HttpClient().verify is True
     assert "Connection" in HttpClient.DEFAULT_HTTP_HEADERS
+
+
+def test_request_encode_and_tunnel() -> None:
+    request = make_request("http://u:p@example.com:8080/p?q=1", "POST", data={"a": "b"})
+    head, _, body = request.encode().partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    assert lines[0] == "POST /p?q=1 HTTP/1.1"
+    assert "Host: example.com:8080" in lines
+    assert "Content-Length: 3" in lines
+    assert body == b"a=b"
+    proxied = make_request("https://example.com/", proxies={"https": "http://px:3128"})
+    assert proxied.tunnel == "http://px:3128"
+    assert make_request(proxies={"http": "http://px:3128"}).tunnel is None

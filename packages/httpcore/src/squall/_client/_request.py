@@ -8,6 +8,7 @@ next request with `redirected`).
 
 from __future__ import annotations
 
+import os
 import urllib.parse
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -164,6 +165,34 @@ class HttpRequest:
         """The proxy URL this request goes through, or None."""
         return self.client.proxy_for(self.url, self.proxies)
 
+    @property
+    def tunnel(self) -> str | None:
+        """The proxy of an ``https`` request, reached through a CONNECT tunnel, or None."""
+        if urllib.parse.urlsplit(self.url).scheme.lower() != "https":
+            return None
+        return self.proxy
+
+    def encode(self) -> bytes:
+        """The bytes of this request as sent directly to the server (HTTP/1.1).
+
+        A streamed body (from a generator) is not included.  The lower
+        layer adds ``Host``, ``Content-Length`` and ``Accept-Encoding`` as
+        needed; they are shown here too.
+        """
+        parts = urllib.parse.urlsplit(self.url)
+        target = parts.path or "/"
+        if parts.query:
+            target += f"?{parts.query}"
+        headers = HTTPHeaders(self.headers)
+        if "Host" not in headers:
+            headers["Host"] = parts.netloc.rpartition("@")[2]
+        if self.body is not None and "Content-Length" not in headers:
+            headers["Content-Length"] = str(len(self.body))
+        lines = [f"{self.method} {target} {self.version}"]
+        lines += [f"{name}: {value}" for name, value in headers.get_all()]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        return head + (self.body or b"")
+
     def to_httprequest(self, **callbacks: Any) -> HTTPRequest:
         """The lower layer's request for this one (redirects are followed here, not there)."""
         timeout = self.timeout or 0.0  # 0: none
@@ -180,6 +209,12 @@ class HttpRequest:
         verify = self.verify
         cert = self.cert
         client_cert, client_key = (cert, None) if isinstance(cert, str) or cert is None else cert
+        if isinstance(verify, str) and os.path.isdir(verify):
+            # A directory of hashed CA certificates (c_rehash): the lower
+            # layer takes files only, so the context is made here.
+            options["ssl_options"] = self.client.ssl_context(
+                capath=verify, certfile=client_cert, keyfile=client_key
+            )
         return HTTPRequest(
             self.url,
             method=self.method,

@@ -124,6 +124,8 @@ class HttpResponse:
         self._head_done = False
         self._cookies: dict[str, str] | None = None
         self.handlers: dict[str, list[Handler]] = {}
+        #: The first exception raised by an event handler run as data arrived.
+        self.handler_error: Exception | None = None
         # Resolved by the session when the transfer is over (the error, if
         # any, is raw's).
         self._done: asyncio.Future[None]
@@ -160,14 +162,20 @@ class HttpResponse:
         return False
 
     def _feed(self, chunk: bytes) -> None:
-        for handler in self.handlers.get("data_received", ()):
-            handler(self, data=chunk)
-        if self.request.stream:
-            self.raw._put(chunk)
-        else:
-            self._content += chunk
-        for handler in self.handlers.get("data_processed", ()):
-            handler(self, data=chunk)
+        if self.handler_error is not None:
+            return  # a handler failed: the rest of the body is dropped
+        try:
+            for handler in self.handlers.get("data_received", ()):
+                handler(self, data=chunk)
+            if self.request.stream:
+                self.raw._put(chunk)
+            else:
+                self._content += chunk
+            for handler in self.handlers.get("data_processed", ()):
+                handler(self, data=chunk)
+        except Exception as exc:
+            # Raised to the caller as it is, not as a transport failure.
+            self.handler_error = exc
 
     # -- the body ---------------------------------------------------------
 

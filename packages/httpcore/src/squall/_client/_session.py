@@ -24,12 +24,15 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import ssl
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from http.cookiejar import Cookie, CookieJar
 from importlib import metadata
 from typing import Any
+
+import certifi
 
 from squall._client._errors import HttpConnectionError, TooManyRedirects, translate
 from squall._client._events import EVENTS, Event, Handler, as_handlers, fire_once
@@ -198,6 +201,7 @@ class HttpClient:
         self._http: SimpleAsyncHTTPClient | None = None
         self._http_loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._ssl_contexts: dict[tuple[Any, ...], ssl.SSLContext] = {}
         self._closed = False
 
     # -- events -----------------------------------------------------------
@@ -311,6 +315,35 @@ class HttpClient:
             proxy = f"http://{proxy}"
         return proxy
 
+    def ssl_context(
+        self,
+        verify: bool = True,
+        cafile: str | None = None,
+        capath: str | None = None,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+    ) -> ssl.SSLContext:
+        """A client TLS context (made once per set of arguments, then reused).
+
+        Requests make their contexts themselves; this is for a CA directory
+        (``verify="/etc/ssl/certs"``), which the lower layer does not take.
+        """
+        key = (verify, cafile, capath, certfile, keyfile)
+        context = self._ssl_contexts.get(key)
+        if context is None:
+            context = ssl.create_default_context(
+                ssl.Purpose.SERVER_AUTH,
+                cafile=cafile if cafile or capath else certifi.where(),
+                capath=capath,
+            )
+            if not verify:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            if certfile:
+                context.load_cert_chain(certfile, keyfile)
+            self._ssl_contexts[key] = context
+        return context
+
     # -- sending ----------------------------------------------------------
 
     def _http_client(self) -> SimpleAsyncHTTPClient:
@@ -379,10 +412,13 @@ class HttpClient:
             if response._header_line(line):
                 if self.store_cookies:
                     self.cookies.extract_cookies(response, self._urllib_request(request))  # type: ignore[arg-type]
-                for handler in response.handlers["on_headers"]:
-                    result = handler(response)
-                    if inspect.isawaitable(result):
-                        pending.append(result)
+                try:
+                    for handler in response.handlers["on_headers"]:
+                        result = handler(response)
+                        if inspect.isawaitable(result):
+                            pending.append(result)
+                except Exception as exc:
+                    response.handler_error = exc
                 if not head.done():
                     head.set_result(None)
 
@@ -398,6 +434,8 @@ class HttpClient:
             if error is None:  # pragma: no cover - the lower layer always gives a head
                 error = HttpConnectionError(f"No response from {request.url}", response)
             raise error
+        if response.handler_error is not None:
+            raise response.handler_error
         for awaitable in pending:
             await awaitable
 
@@ -413,6 +451,8 @@ class HttpClient:
             if lower.code == _TRANSPORT_ERROR and lower.error is not None:
                 error = translate(lower.error, response)
                 error.__cause__ = lower.error
+        if response.handler_error is not None:
+            error = response.handler_error
         response.raw._finish(error)
         if not response._done.done():
             response._done.set_result(None)
