@@ -381,3 +381,18 @@ def test_fetch_from_a_streaming_callback(io_loop: IOLoop, harness: Harness) -> N
         assert result.body.startswith(b"GET /inner")
 
     run(io_loop, f)
+
+
+def test_close_from_a_streaming_callback(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        origin = await harness.origin()
+        client = harness.client()
+
+        def on_chunk(chunk: bytes) -> None:
+            client.close()
+
+        result = await fetch(client, origin.url(), streaming_callback=on_chunk, raise_error=False)
+        assert result.code == 599
+        assert "closed" in str(result.error)
+
+    run(io_loop, f)

@@ -236,7 +236,8 @@ class CurlAsyncHTTPClient(AsyncHTTPClient):
                     break
         finally:
             self._in_curl = False
-        self._collect()
+        if not self._closed:  # else the teardown reports the active transfers
+            self._collect()
 
     # -- finished transfers ---------------------------------------------------------
 
@@ -283,7 +284,11 @@ class CurlAsyncHTTPClient(AsyncHTTPClient):
 
     def close(self) -> None:
         """Close the client: queued and active fetches fail (599), libcurl's
-        sockets are closed."""
+        sockets are closed.
+
+        Called from a callback libcurl is running (a ``streaming_callback``,
+        say), the handles are released just after that callback returns.
+        """
         if self._closed:
             return
         super().close()
@@ -291,19 +296,24 @@ class CurlAsyncHTTPClient(AsyncHTTPClient):
         if self._timer is not None:
             io_loop.remove_timeout(self._timer)
             self._timer = None
-        now = io_loop.time()
-        closed = HTTPClientError(TRANSPORT_ERROR, "The HTTP client was closed")
         queued, self.queue = list(self.queue), collections.deque()
         for transfer in queued:
             if transfer.queue_timer is not None:
                 io_loop.remove_timeout(transfer.queue_timer)
             if not transfer.failed:
                 transfer.failed = True
-                transfer.callback(transfer.error_response(closed, now))
+                transfer.callback(transfer.error_response(_closed_error(), io_loop.time()))
+        if self._in_curl:
+            io_loop.add_callback(self._teardown)
+        else:
+            self._teardown()
+
+    def _teardown(self) -> None:
+        io_loop = self.io_loop
         active, self._active = self._active, {}
         for curl, transfer in active.items():
             self._multi.remove_handle(curl)
-            transfer.callback(transfer.error_response(closed, now))
+            transfer.callback(transfer.error_response(_closed_error(), io_loop.time()))
         for fd in self._fds:
             io_loop.remove_handler(fd)
         self._fds.clear()
@@ -311,6 +321,10 @@ class CurlAsyncHTTPClient(AsyncHTTPClient):
             curl.close()
         self._free = []
         self._multi.close()
+
+
+def _closed_error() -> HTTPClientError:
+    return HTTPClientError(TRANSPORT_ERROR, "The HTTP client was closed")
 
 
 def _curl_error(failure: tuple[Any, ...]) -> CurlError:
