@@ -499,6 +499,10 @@ def test_stream_raw_iterates_once(io_loop: IOLoop) -> None:
             response = await sessions.get(server.url("/chunks"), stream=True)
             assert await response.raw.read() == b"".join(f"chunk{i};".encode() for i in range(5))
             assert response.text().startswith("chunk0;")
+            response = await sessions.get(server.url("/chunks"))  # not streamed
+            assert await response.raw.read() == response.content
+            with pytest.raises(StreamConsumedError):
+                await response.raw.read()
         async with serving() as server, session(stream=True) as sessions:
             response = await sessions.get(server.url("/redirect?to=/chunks"))
             assert [r.status_code for r in response.history] == [302]
@@ -571,7 +575,7 @@ def test_handler_errors_reach_the_caller(io_loop: IOLoop) -> None:
                     await sessions.get(server.url("/chunks"), **{event: explode})
 
             async def stream_and_read() -> bytes:
-                streamed = await sessions.get(
+                streamed: HttpResponse = await sessions.get(
                     server.url("/chunks"), stream=True, data_processed=explode
                 )
                 return await streamed.raw.read()
@@ -579,6 +583,27 @@ def test_handler_errors_reach_the_caller(io_loop: IOLoop) -> None:
             with pytest.raises(Boom):  # from get() or from read(): when the data came
                 await stream_and_read()
             assert (await sessions.get(server.url())).status_code == 200  # the session goes on
+
+    run(io_loop, main)
+
+
+def test_close_fails_requests_in_progress(io_loop: IOLoop) -> None:
+    async def main() -> None:
+        async with serving() as server:
+            sessions = HttpClient(trust_env=False)
+            pending = asyncio.ensure_future(sessions.get(server.url("/hang")))
+            streamed = await sessions.get(server.url("/chunks"), stream=True)
+            for _ in range(500):  # bounded: until the streamed body is all in
+                if streamed.raw.done:
+                    break
+                await asyncio.sleep(0.01)
+            assert not pending.done()
+            await sessions.aclose()
+            with pytest.raises(HttpConnectionError):
+                await pending
+            await streamed.raw.read()  # it was complete: unaffected
+            with pytest.raises(RuntimeError, match="closed"):
+                await sessions.get(server.url())
 
     run(io_loop, main)
 

@@ -75,6 +75,12 @@ class HttpStream:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[bytes]:
+        if not self.response.request.stream:
+            # Not streamed: the body is in the response; it is given whole.
+            await self._wait_done()
+            if self.response._content:
+                yield bytes(self.response._content)
+            return
         chunks = self._chunks
         while True:
             while chunks:
@@ -83,11 +89,20 @@ class HttpStream:
                 if self._error is not None:
                     raise self._error
                 return
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+            await self._wait()
+
+    async def _wait(self) -> None:
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    async def _wait_done(self) -> None:
+        while not self._done:
+            await self._wait()
+        if self._error is not None:
+            raise self._error
 
     async def read(self) -> bytes:
         """The whole (rest of the) body, once it has arrived.
@@ -97,7 +112,8 @@ class HttpStream:
         self._consume()
         parts = [chunk async for chunk in self._iterate()]
         content = b"".join(parts)
-        self.response._content = bytearray(content)
+        if self.response.request.stream:
+            self.response._content = bytearray(content)
         return content
 
 

@@ -410,7 +410,7 @@ class HttpClient:
 
         def on_header(line: str) -> None:
             if response._header_line(line):
-                if self.store_cookies:
+                if self.store_cookies and "Set-Cookie" in response.headers:
                     self.cookies.extract_cookies(response, self._urllib_request(request))  # type: ignore[arg-type]
                 try:
                     for handler in response.handlers["on_headers"]:
@@ -476,9 +476,11 @@ class HttpClient:
     def _add_cookies(self, request: HttpRequest) -> None:
         if "Cookie" in request.headers:
             return  # set by the caller
-        carrier = self._urllib_request(request)
-        self.cookies.add_cookie_header(carrier)
-        header = carrier.get_header("Cookie")
+        header = None
+        if len(self.cookies):  # (a urllib Request per request costs: only when needed)
+            carrier = self._urllib_request(request)
+            self.cookies.add_cookie_header(carrier)
+            header = carrier.get_header("Cookie")
         pairs = [pair for pair in header.split("; ") if pair] if header else []
         if request.cookies:
             pairs = [pair for pair in pairs if pair.split("=", 1)[0] not in request.cookies]
