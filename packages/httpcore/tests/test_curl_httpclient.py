@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 import pickle
 import ssl
 import subprocess
@@ -43,6 +44,7 @@ class Origin:
         self._server: asyncio.Server | None = None
         self.port = 0
         self.writers: set[asyncio.StreamWriter] = set()
+        self.tasks: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> Origin:
         self._server = await asyncio.start_server(
@@ -57,6 +59,7 @@ class Origin:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.writers.add(writer)
+        self.tasks.add(asyncio.current_task())  # type: ignore[arg-type]
         peer = writer.get_extra_info("peername")[0]
         try:
             while True:
@@ -89,6 +92,12 @@ class Origin:
             writer.close()
         if self._server is not None:
             self._server.close()
+        pending = [task for task in self.tasks if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+        if self._server is not None:
             await self._server.wait_closed()
 
 
@@ -394,5 +403,41 @@ def test_close_from_a_streaming_callback(io_loop: IOLoop, harness: Harness) -> N
         result = await fetch(client, origin.url(), streaming_callback=on_chunk, raise_error=False)
         assert result.code == 599
         assert "closed" in str(result.error)
+
+    run(io_loop, f)
+
+
+def test_debug_log_hides_credentials(
+    io_loop: IOLoop, harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def f() -> None:
+        origin = await harness.origin()
+        client = harness.client()
+        with caplog.at_level(logging.DEBUG, logger="squall.curl_httpclient"):
+            await fetch(
+                client,
+                origin.url("/logged"),
+                auth_username="user",
+                auth_password="s3cret",
+                headers={"Cookie": "session=t0ken"},
+            )
+        text = "\n".join(record.getMessage() for record in caplog.records)
+        assert "> GET /logged HTTP/1.1" in text
+        assert "< HTTP/1.1 200 OK" in text
+        assert "Authorization: <hidden>" in text
+        assert "t0ken" not in text
+        assert "dXNlcjpzM2NyZXQ=" not in text  # base64 of user:s3cret
+
+    run(io_loop, f)
+
+
+def test_http_1_1_is_spoken(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        origin = await harness.origin()
+        client = harness.client()
+        lines: list[str] = []
+        await fetch(client, origin.url(), header_callback=lines.append)
+        assert origin.requests[0][0].startswith("GET / HTTP/1.1\r\n")
+        assert lines[0] == "HTTP/1.1 200 OK\r\n"
 
     run(io_loop, f)

@@ -10,6 +10,8 @@ not reset handles and documented such leaks).
 
 from __future__ import annotations
 
+import logging
+import re
 import ssl
 from collections.abc import Mapping
 from typing import Any
@@ -21,6 +23,15 @@ from squall._httpclient._request import HTTPRequest
 from squall._httpclient._route import _parse_url, default_user_agent, url_credentials, validate
 
 __all__ = ["check", "configure", "curl_url"]
+
+#: libcurl's debug output (``VERBOSE``) goes here when it is enabled for DEBUG.
+curl_log = logging.getLogger("squall.curl_httpclient")
+
+#: The longest piece of libcurl's debug output logged at once.
+_DEBUG_MAX = 1024
+
+#: Credentials in header lines (sent or received), replaced before logging.
+_SECRET_FIELD = re.compile(r"(?im)^((?:proxy-)?authorization|(?:set-)?cookie):.*$")
 
 #: What libcurl asks for and decodes with ``decompress_response``.
 _ENCODINGS = "gzip,deflate"
@@ -119,6 +130,12 @@ def configure(curl: Any, request: HTTPRequest, spent: float = 0.0) -> None:
     # Redirects are followed by the client (one hop per transfer), so that
     # they behave as with the simple client.
     setopt(pycurl.FOLLOWLOCATION, 0)
+    # HTTP/1.1, as the simple client speaks (libcurl would offer HTTP/2
+    # over TLS); a prepare_curl_callback may choose otherwise.
+    setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
+    if curl_log.isEnabledFor(logging.DEBUG):
+        setopt(pycurl.VERBOSE, 1)
+        setopt(pycurl.DEBUGFUNCTION, _debug)
     setopt(pycurl.HTTPHEADER, [line.encode("latin-1") for line in _header_lines(request)])
     setopt(pycurl.USERAGENT, request.user_agent or default_user_agent())
     if request.decompress_response:
@@ -222,3 +239,19 @@ def _set_tls(setopt: Any, request: HTTPRequest) -> None:
         setopt(pycurl.SSLCERT, client_cert)
     if client_key is not None:
         setopt(pycurl.SSLKEY, client_key)
+
+
+#: pycurl's debug kinds (curl_infotype) that are logged, with a prefix.
+_DEBUG_KINDS = {0: "*", 1: "<", 2: ">"}  # text, header in, header out
+
+
+def _debug(kind: int, data: bytes) -> None:
+    """libcurl's debug function: log its messages and the header lines, secrets hidden."""
+    prefix = _DEBUG_KINDS.get(kind)
+    if prefix is None:
+        return  # bodies and TLS records are not logged
+    text = data[:_DEBUG_MAX].decode("latin-1").rstrip()
+    if kind != 0:
+        text = _SECRET_FIELD.sub(r"\1: <hidden>", text)
+    for line in text.splitlines():
+        curl_log.debug("%s %s", prefix, line)
