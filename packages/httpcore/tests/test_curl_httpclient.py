@@ -441,3 +441,15 @@ def test_http_1_1_is_spoken(io_loop: IOLoop, harness: Harness) -> None:
         assert lines[0] == "HTTP/1.1 200 OK\r\n"
 
     run(io_loop, f)
+
+
+def test_header_values_are_latin_1(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        origin = await harness.origin()
+        client = harness.client()
+        await fetch(client, origin.url(), headers={"X-Name": "caf\u00e9"})
+        assert "X-Name: caf\u00e9\r\n" in origin.requests[0][0]
+        with pytest.raises(ValueError, match="latin-1"):
+            await fetch(client, origin.url(), headers={"X-Name": "\u2603"}, raise_error=False)
+
+    run(io_loop, f)

@@ -53,7 +53,8 @@ def check(request: HTTPRequest) -> None:
     """Reject a request this client cannot send.
 
     :raises ValueError: for what `squall._httpclient._route.validate`
-        rejects, an unsupported or malformed URL, a ``body_producer``
+        rejects, an unsupported or malformed URL, a header value that is
+        not latin-1, a ``body_producer``
         (libcurl reads bodies from memory here), or ``ssl_options`` that are
         an `ssl.SSLContext` or a dict with keys libcurl has no option for.
     """
@@ -65,6 +66,12 @@ def check(request: HTTPRequest) -> None:
         )
     curl_url(request.url)
     _ssl_options(request)
+    for name, value in request.headers.get_all():
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            # RFC 9110 §5.5: field values are octets; latin-1 maps them one to one.
+            raise ValueError(f"header field {name!r} cannot be encoded as latin-1") from None
 
 
 def curl_url(url: str) -> str:
