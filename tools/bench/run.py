@@ -172,6 +172,8 @@ class LoadResult:
     """The same for the load generator: near 1.0, it may be the bottleneck."""
     failure: str | None = None
     skipped: str | None = None
+    connections: float | None = None
+    """Connections the load peer accepted per round (httpclient), if counted."""
 
     @property
     def measured(self) -> bool:
@@ -192,6 +194,7 @@ class LoadResult:
             client_cpu_use=number("client_cpu_use"),
             failure=str(doc["failure"]) if "failure" in doc else None,
             skipped=str(doc["skipped"]) if "skipped" in doc else None,
+            connections=number("connections"),
         )
 
 
@@ -246,6 +249,10 @@ class LoadRun:
     """Implementations every result is compared with, a column each."""
     cases: tuple[LoadCase, ...]
     targets: tuple[LoadTarget, ...]
+    subject: str = "server"
+    """What is measured: ``server`` (under wrk) or ``client`` (against nginx)."""
+    load_peer: str = "wrk"
+    """The other end: the load generator, or the server the clients load."""
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> LoadRun:
@@ -277,6 +284,8 @@ class LoadRun:
                 )
                 for t in doc.get("targets", ())
             ),
+            subject=str(doc.get("subject", "server")),
+            load_peer=str(doc.get("load_peer", "wrk")),
         )
 
     @property
@@ -522,10 +531,15 @@ def render_load_table(run: LoadRun) -> str:
         "version",
         "requests/s",
         f"CPU time/{run.unit}",
-        "server CPU",
-        "wrk CPU",
+        f"{run.subject} CPU",
+        f"{run.load_peer} CPU",
         *(f"vs {b} ({how})" for b in run.baselines for how in ("CPU", "req/s")),
     ]
+    with_connections = any(
+        result.connections is not None for case in run.cases for result in case.results
+    )
+    if with_connections:
+        header.insert(7, "connections")
     rows: list[list[str]] = []
     for case in run.cases:
         for result in case.results:
@@ -538,6 +552,9 @@ def render_load_table(run: LoadRun) -> str:
                     format_percent(result.server_cpu_use),
                     format_percent(result.client_cpu_use),
                 ]
+                if with_connections:
+                    connections = result.connections
+                    row.append("-" if connections is None else f"{connections:,.0f}")
                 for baseline in run.baselines:
                     ratios = None if baseline == result.impl else case.ratios(result, baseline)
                     if ratios is None:
@@ -551,7 +568,7 @@ def render_load_table(run: LoadRun) -> str:
                     reason = f"FAILED: {result.failure}"
                 # One line: a table cell cannot hold a newline.
                 row += [" ".join(reason.split())[:300], "-", "-", "-"]
-                row += ["-"] * (2 * len(run.baselines))
+                row += ["-"] * (2 * len(run.baselines) + with_connections)
             rows.append(row)
     return _markdown_table(header, rows)
 
@@ -569,7 +586,7 @@ def load_target_lines(run: LoadRun) -> list[str]:
         )
         ratios = None if case is None or result is None else case.ratios(result, target.peer)
         if ratios is None:
-            verdict = "not measured (a server failed or was skipped)"
+            verdict = f"not measured (a {run.subject} failed or was skipped)"
         else:
             by_rate, by_cpu = ratios
             if by_cpu >= target.min_ratio:
@@ -600,13 +617,13 @@ def load_warnings(run: LoadRun) -> list[str]:
                 continue
             client = result.client_cpu_use
             cause = (
-                "wrk saturated its CPU"
+                f"{run.load_peer} saturated its CPU"
                 if client is not None and client >= SATURATED
                 else "other processes took the CPUs"
             )
             by_cause.setdefault(cause, []).append(f"{result.label} on {case.name} {use:.0%}")
     return [
-        f"Note: servers below {SATURATED:.0%} of their CPU ({cause}), whose requests/s"
+        f"Note: {run.subject}s below {SATURATED:.0%} of their CPU ({cause}), whose requests/s"
         f" understate them (compare CPU time per request): {', '.join(servers)}."
         for cause, servers in by_cause.items()
     ]
@@ -619,6 +636,15 @@ LOAD_RATIOS_NOTE = (
     " load generator distorts; requests/s equal its inverse when the server saturates its"
     " CPU (server CPU near 100%)."
 )
+
+
+def load_ratios_note(run: LoadRun) -> str:
+    """:data:`LOAD_RATIOS_NOTE` for what *run* measures (servers or clients)."""
+    if run.subject == "server":
+        return LOAD_RATIOS_NOTE
+    return LOAD_RATIOS_NOTE.replace("server", run.subject).replace(
+        "a saturated load generator", f"a saturated {run.load_peer}"
+    )
 
 
 def load_section(run: LoadRun, ctx: RunContext) -> str:
@@ -635,12 +661,12 @@ def load_section(run: LoadRun, ctx: RunContext) -> str:
         f"- squall: {ctx.squall_source}",
         f"- Packages: {ctx.packages}",
         f"- Method: {run.method}",
-        "- Servers:",
+        f"- {run.subject.capitalize()}s:",
         *(f"  - {label}: {description}" for label, description in run.implementations),
         "",
         render_load_table(run),
         "",
-        LOAD_RATIOS_NOTE,
+        load_ratios_note(run),
         *(["", *load_warnings(run)] if load_warnings(run) else []),
     ]
     targets = load_target_lines(run)
@@ -757,6 +783,7 @@ def installed_packages(env: Environment) -> str:
 #: Programs a benchmark runs, by benchmark: command -> Debian package.
 SYSTEM_TOOLS: Mapping[str, Mapping[str, str]] = {
     "httpserver": {"wrk": "wrk"},
+    "httpclient": {"nginx": "nginx-light"},
 }
 
 
@@ -935,7 +962,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print()
             print(render_load_table(load_run))
             print()
-            print(LOAD_RATIOS_NOTE)
+            print(load_ratios_note(load_run))
             for line in [*load_warnings(load_run), *load_target_lines(load_run)]:
                 print(f"{load_run.name}: {line}")
 
