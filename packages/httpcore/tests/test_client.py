@@ -608,6 +608,25 @@ def test_close_fails_requests_in_progress(io_loop: IOLoop) -> None:
     run(io_loop, main)
 
 
+def test_cancelled_requests_free_their_slot(io_loop: IOLoop) -> None:
+    async def main() -> None:
+        async with serving() as server, session(pool_size=1) as sessions:
+            for _ in range(3):  # each would hold the only slot forever (no timeout)
+                with pytest.raises(asyncio.TimeoutError):
+                    await asyncio.wait_for(sessions.get(server.url("/hang")), 0.1)
+            queued = asyncio.ensure_future(sessions.get(server.url("/hang")))
+            behind = asyncio.ensure_future(sessions.get(server.url("/hang")))
+            await asyncio.sleep(0.05)
+            behind.cancel()  # cancelled while queued
+            queued.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await queued
+            response = await asyncio.wait_for(sessions.get(server.url()), 5)
+            assert response.status_code == 200
+
+    run(io_loop, main)
+
+
 def test_timeout_and_connection_errors(io_loop: IOLoop) -> None:
     async def main() -> None:
         async with serving() as server:

@@ -142,6 +142,8 @@ class HttpResponse:
         self.handlers: dict[str, list[Handler]] = {}
         #: The first exception raised by an event handler run as data arrived.
         self.handler_error: Exception | None = None
+        # What identifies the lower layer's fetch (see _session._abort).
+        self._abort_key: object = None
         # Resolved by the session when the transfer is over (the error, if
         # any, is raw's).
         self._done: asyncio.Future[None]

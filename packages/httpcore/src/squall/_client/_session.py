@@ -38,6 +38,7 @@ from squall._client._errors import HttpConnectionError, TooManyRedirects, transl
 from squall._client._events import EVENTS, Event, Handler, as_handlers, fire_once
 from squall._client._request import HttpRequest
 from squall._client._response import HttpResponse
+from squall._httpclient._errors import HTTPStreamClosedError
 from squall._httpclient._redirect import REDIRECT_CODES
 from squall._httpclient._response import HTTPResponse
 from squall._httpclient._simple import SimpleAsyncHTTPClient
@@ -387,7 +388,12 @@ class HttpClient:
                 await response._done
                 if response.raw._error is not None:
                     raise response.raw._error
-            except BaseException as exc:
+            except asyncio.CancelledError:
+                # The caller gave up (asyncio.wait_for...): the fetch must not
+                # hold its connection and its pool_size slot on.
+                _abort(http, response)
+                raise
+            except Exception as exc:
                 await fire_once(handlers["post_request"], response, exc)
                 raise
             await fire_once(handlers["post_request"], response, None)
@@ -425,6 +431,7 @@ class HttpClient:
         lower = request.to_httprequest(
             header_callback=on_header, streaming_callback=response._feed
         )
+        response._abort_key = on_header
         fetch = http.fetch(lower, raise_error=False)
         fetch.add_done_callback(lambda future: self._fetched(response, future))
         await asyncio.wait((head, fetch), return_when=asyncio.FIRST_COMPLETED)
@@ -529,3 +536,23 @@ class HttpClient:
 
     def __repr__(self) -> str:
         return f"<HttpClient pool_size={self.pool_size}>"
+
+
+def _abort(http: SimpleAsyncHTTPClient, response: HttpResponse) -> None:
+    """Stop the lower-layer fetch of `response` (found by its header callback).
+
+    SimpleAsyncHTTPClient has no public way to cancel one fetch, so this
+    looks among its active and queued fetches; a fetch stopped reports an
+    `HTTPStreamClosedError`, which fails ``response.raw``.
+    """
+    key = response._abort_key
+    if key is None or response.raw.done:
+        return
+    for fetch in list(http.active):
+        if fetch.request.header_callback is key:
+            fetch.cancel("The request was cancelled")
+            return
+    for fetch in http.queue:
+        if fetch.request.header_callback is key and not fetch.failed:
+            fetch.fail(HTTPStreamClosedError("The request was cancelled"))
+            return
