@@ -301,6 +301,17 @@ def test_data_dict_bytes_and_json(io_loop: IOLoop) -> None:
     run(io_loop, main)
 
 
+def test_wait_continue(io_loop: IOLoop) -> None:
+    async def main() -> None:
+        async with serving() as server, session() as sessions:
+            response = await sessions.put(server.url(), data=b"after go-ahead", wait_continue=True)
+            seen = response.json()
+            assert seen["headers"]["Expect"] == "100-continue"
+            assert seen["body"] == "after go-ahead"
+
+    run(io_loop, main)
+
+
 def test_streamed_bodies_from_generators(io_loop: IOLoop) -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()

@@ -376,3 +376,9 @@ def test_request_encode_and_tunnel() -> None:
     proxied = make_request("https://example.com/", proxies={"https": "http://px:3128"})
     assert proxied.tunnel == "http://px:3128"
     assert make_request(proxies={"http": "http://px:3128"}).tunnel is None
+
+
+def test_request_header_none_removes_a_session_header() -> None:
+    request = make_request(headers={"Accept": None, "X-New": "1"})
+    assert "Accept" not in request.headers
+    assert request.headers["X-New"] == "1"

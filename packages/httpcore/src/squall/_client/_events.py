@@ -24,7 +24,10 @@ Handler = Callable[..., Any]
 ONE_TIME_EVENTS = ("pre_request", "on_headers", "post_request")
 
 #: Fired for each chunk of the response body: before it is added to the
-#: response (``data_received``) and just after (``data_processed``).
+#: response (``data_received``) and just after (``data_processed``).  The
+#: bytes off the wire are parsed (and decompressed) by the lower layer,
+#: squall's HTTP/1 connection, so both get the same chunk of body: unlike
+#: pulsar's, ``data_received`` never sees the head or chunked framing.
 MANY_TIMES_EVENTS = ("data_received", "data_processed")
 
 EVENTS = ONE_TIME_EVENTS + MANY_TIMES_EVENTS

@@ -40,7 +40,8 @@ class HttpRequest:
     :arg str url: the URL (``http`` or ``https``); `params` are appended to
         its query.
     :arg str method: the request method.
-    :arg headers: headers added to (or replacing) the client's.
+    :arg headers: headers added to (or replacing) the client's; a None value
+        removes one of the client's.
     :arg data: a dict or a list of pairs (form-encoded), bytes or str, or a
         (sync or async) generator of chunks (streamed).
     :arg files: dict of name to file object, bytes or
@@ -73,7 +74,7 @@ class HttpRequest:
         url: str,
         method: str,
         inp_params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | HTTPHeaders | None = None,
+        headers: Mapping[str, str | None] | HTTPHeaders | None = None,
         data: Any = None,
         files: Any = None,
         json: Any = None,
@@ -113,10 +114,12 @@ class HttpRequest:
             raise ValueError(f"Unsupported URL scheme {scheme!r} in {url!r}")
         self.headers = HTTPHeaders(client.headers)
         if headers:
-            for name, value in (
-                headers.get_all() if isinstance(headers, HTTPHeaders) else headers.items()
-            ):
-                self.headers[name] = value
+            items = headers.get_all() if isinstance(headers, HTTPHeaders) else headers.items()
+            for name, value in items:
+                if value is None:  # removes one of the client's headers
+                    self.headers.pop(name, None)
+                else:
+                    self.headers[name] = value
         self.charset = charset or "utf-8"
         body, content_type = encode_body(data, files, json, self.charset)
         self.body: bytes | None = body if isinstance(body, bytes) else None
