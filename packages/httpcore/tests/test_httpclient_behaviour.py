@@ -609,6 +609,18 @@ def test_get(io_loop: IOLoop, harness: Harness) -> None:
     run(io_loop, f)
 
 
+def test_repeated_response_fields(io_loop: IOLoop, harness: Harness) -> None:
+    async def f() -> None:
+        head = b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 2\r\n"
+        server = await harness.server(answer(head + b"\r\nok"))
+        client = harness.client()
+        result = await fetch(client, server.url())
+        assert result.headers.get_list("Set-Cookie") == ["a=1", "b=2"]
+        assert result.body == b"ok"
+
+    run(io_loop, f)
+
+
 def test_reason_phrase_is_the_servers(io_loop: IOLoop, harness: Harness) -> None:
     async def f() -> None:
         server = await harness.server(answer(response(200, b"x", reason="Fine Indeed")))
@@ -1075,6 +1087,36 @@ def test_request_timeout(io_loop: IOLoop, harness: Harness) -> None:
         assert result.error is not None
 
     run(io_loop, f)
+
+
+def test_connect_timeout(io_loop: IOLoop, harness: Harness) -> None:
+    # A listener that never accepts, its backlog filled: the kernel drops
+    # further SYNs, so connecting hangs until the connect timeout.
+    listener = socket.socket()
+    fillers: list[socket.socket] = []
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        for _ in range(5):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+
+        async def f() -> None:
+            client = harness.client()
+            error = await fetch_error(
+                client, f"http://127.0.0.1:{port}/", connect_timeout=0.2, request_timeout=10
+            )
+            assert error.code == 599
+            assert "time" in str(error).lower()
+
+        run(io_loop, f)
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
 
 
 def test_connection_refused(io_loop: IOLoop, harness: Harness) -> None:
