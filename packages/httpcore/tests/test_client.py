@@ -652,6 +652,8 @@ def test_timeout_and_connection_errors(io_loop: IOLoop) -> None:
                 await sessions.get(f"http://127.0.0.1:{closed_port}/")
             with pytest.raises(ValueError, match="scheme"):
                 await sessions.get("ftp://127.0.0.1/")
+            with pytest.raises(ValueError):
+                await sessions.get("http:///no-host")
 
     run(io_loop, main)
 

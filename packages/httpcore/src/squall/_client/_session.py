@@ -394,6 +394,7 @@ class HttpClient:
                 _abort(http, response)
                 raise
             except Exception as exc:
+                _abort(http, response)  # e.g. a handler failed: the rest is not wanted
                 await fire_once(handlers["post_request"], response, exc)
                 raise
             await fire_once(handlers["post_request"], response, None)
@@ -451,8 +452,11 @@ class HttpClient:
         if future.cancelled():
             error = HttpConnectionError("The request was cancelled", response)
         elif (exc := future.exception()) is not None:
-            error = translate(exc, response)
-            error.__cause__ = exc
+            if isinstance(exc, ValueError):
+                error = exc  # a request the lower layer refuses to send, as it is
+            else:
+                error = translate(exc, response)
+                error.__cause__ = exc
         else:
             lower = future.result()
             if lower.code == _TRANSPORT_ERROR and lower.error is not None:
