@@ -180,6 +180,7 @@ class HTTP1Connection(HTTPConnection):
         self._write_flushed = False
         # The read side.
         self._delegate: HTTPMessageDelegate | None = None
+        self._head_delivered = False  # the delegate's headers_received was called
         self._reading = False  # events may be pulled
         self._read_finished = False
         self._abandoned = False  # finished answering before the body was read
@@ -220,6 +221,7 @@ class HTTP1Connection(HTTPConnection):
         start_line: RequestStartLine = _new_tuple(
             RequestStartLine, (head.method, head.target, head.version)
         )
+        self._head_delivered = True
         try:
             result = delegate.headers_received(start_line, HTTPHeaders._from_pairs(head.headers))
         except Exception as exc:
@@ -419,6 +421,7 @@ class HTTP1Connection(HTTPConnection):
         delegate = self._delegate
         assert delegate is not None
         self._reading = False
+        self._head_delivered = True
         try:
             result = delegate.headers_received(start_line, HTTPHeaders._from_pairs(head.headers))
         except Exception as exc:
@@ -599,7 +602,12 @@ class HTTP1Connection(HTTPConnection):
             except Exception:
                 app_log.error("Exception in connection close callback", exc_info=True)
         delegate = self._delegate
-        if delegate is not None and not self._read_finished and not self._detached:
+        if (
+            delegate is not None
+            and self._head_delivered
+            and not self._read_finished
+            and not self._detached
+        ):
             self._read_finished = True
             self._reading = False
             try:

@@ -93,6 +93,8 @@ class HTTP1ServerConnection:
         self._eof = False
         self._head_started = False  # bytes of the next head have arrived
         self._discarded = 0
+        self._reported = False  # the delegate's on_close was called
+        self._linger_timer: asyncio.TimerHandle | None = None
         self._app_saw = False  # HTTPServer: its application's delegate started a request
 
     def start_serving(self, delegate: HTTPServerConnectionDelegate) -> None:
@@ -117,7 +119,7 @@ class HTTP1ServerConnection:
         self._deadline = Deadline(self._loop, self._on_timeout)
         if self._idle_timeout is not None:
             self._deadline.set_in(self._idle_timeout)
-        stream.set_close_callback(self._shutdown)
+        stream.set_close_callback(self._on_stream_close)
         stream._start_feeding(self._on_data)
 
     def close(self) -> asyncio.Future[None]:
@@ -130,7 +132,7 @@ class HTTP1ServerConnection:
         """
         if not self._detached:
             self.stream.close()
-        self._shutdown()
+        self._on_stream_close()
         future: asyncio.Future[None] = self.stream.io_loop.asyncio_loop.create_future()
         future.set_result(None)
         return future
@@ -141,11 +143,17 @@ class HTTP1ServerConnection:
 
     def _on_data(self, data: bytes) -> None:
         """The stream's sink: `data` was received (b"": the peer's EOF)."""
-        if not data:
-            self._eof = True
         parser = self._parser
         parser.receive(data)
         conn = self._conn
+        if not data:
+            self._eof = True
+            if conn is not None and conn._read_finished and not parser.buffered:
+                # The client closed while its request is being handled (and
+                # sent nothing more): it is gone, as far as HTTP can tell
+                # (RFC 9112 §9.6); tell the application (long polls...).
+                self.close()
+                return
         if conn is None:
             self._serve()
         elif conn._reading:
@@ -297,10 +305,10 @@ class HTTP1ServerConnection:
         """End serving, but read and discard what the client still sends before closing."""
         stream = self.stream
         paused = self._paused
-        if not self._shutdown() or stream.closed():
+        if not self._stop_serving() or stream.closed():
             return
         if self._eof:
-            stream.close()
+            self.close()
             return
         if paused:
             stream._resume_feeding()
@@ -311,35 +319,43 @@ class HTTP1ServerConnection:
             try:
                 transport.write_eof()
             except (OSError, RuntimeError):
-                stream.close()
+                self.close()
                 return
         stream._start_feeding(self._discard)
-        self._loop.call_later(_LINGER_SECONDS, stream.close)
+        # The connection stays the server's (close_all_connections closes
+        # it) until the stream closes.
+        self._linger_timer = self._loop.call_later(_LINGER_SECONDS, self.close)
 
     def _discard(self, data: bytes) -> None:
         self._discarded += len(data)
         if not data or self._discarded > _LINGER_BYTES:
-            self.stream.close()
+            self.close()
 
-    def _shutdown(self) -> bool:
-        """Stop serving: tell the request being served and the delegate (once).
-
-        Also the stream's close callback.  Returns False if already done.
-        """
+    def _stop_serving(self) -> bool:
+        """Stop serving requests; tell the request being served.  False if already done."""
         if self._closed:
             return False
         self._closed = True
-        if not self._started:
-            return True
-        self._deadline.cancel()
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn._on_connection_close()
+        if self._started:
+            self._deadline.cancel()
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                conn._on_connection_close()
+        return True
+
+    def _on_stream_close(self) -> None:
+        """The stream's close callback (and the end of `close`): the connection is over."""
+        self._stop_serving()
+        if self._reported or not self._started:
+            return
+        self._reported = True
+        timer = self._linger_timer
+        if timer is not None:
+            timer.cancel()
         try:
             self._delegate.on_close(self)
         except Exception:
             app_log.error("Exception in on_close (%s)", self.context, exc_info=True)
-        return True
 
     def _detach(self, conn: HTTP1Connection) -> None:
         """`conn` takes the stream: stop serving, without closing it."""
@@ -357,4 +373,4 @@ class HTTP1ServerConnection:
             # What arrived after the head belongs to the new owner.
             stream._on_data(leftover)
         self._conn = None
-        self._shutdown()
+        self._on_stream_close()
