@@ -351,7 +351,8 @@ def test_closed_before_or_during_the_response(io_loop: IOLoop) -> None:
         with pytest.raises(StreamClosedError):
             await asyncio.wait_for(reading, 10)
         assert isinstance(recorder, Recorder)
-        assert recorder.closed and not recorder.finished
+        assert recorder.closed
+        assert not recorder.finished
 
     run(io_loop, main)
 
