@@ -16,7 +16,7 @@ from squall._client._auth import OAuth1, OAuth2, as_auth, signature_base_string
 from squall._client._body import add_params, encode_body, encode_multipart
 from squall._client._errors import translate
 from squall._client._events import Event, as_handlers
-from squall._client._response import HttpResponse, parse_links
+from squall._client._response import HIGH_WATER, HttpResponse, parse_links
 from squall._httpclient._errors import HTTPClientError, HTTPTimeoutError
 from squall.client import (
     HTTPBasicAuth,
@@ -382,3 +382,25 @@ def test_request_header_none_removes_a_session_header() -> None:
     request = make_request(headers={"Accept": None, "X-New": "1"})
     assert "Accept" not in request.headers
     assert request.headers["X-New"] == "1"
+
+
+def test_stream_flow_control_futures() -> None:
+    async def main() -> None:
+        response = HttpResponse(make_request(stream=True))
+        raw = response.raw
+        quarter = b"x" * (HIGH_WATER // 4 + 1)
+        for _ in range(3):
+            assert raw._put(quarter) is None
+        drained = raw._put(quarter)  # past the high-water mark
+        assert drained is not None
+        assert raw._put(b"more") is drained  # one Future until drained
+        chunks = raw.__aiter__()
+        for _ in range(2):
+            await chunks.__anext__()
+            assert not drained.done()
+        await chunks.__anext__()
+        assert drained.done()  # below half of the high-water mark
+        raw._finish(None)
+        assert [chunk async for chunk in chunks] == [quarter, b"more"]
+
+    asyncio.run(main())

@@ -24,7 +24,12 @@ if TYPE_CHECKING:
     from squall._client._events import Handler
     from squall._client._request import HttpRequest
 
-__all__ = ["HttpResponse", "HttpStream", "parse_links"]
+__all__ = ["HIGH_WATER", "HttpResponse", "HttpStream", "parse_links"]
+
+#: Bytes of a streamed body buffered before `HttpStream` asks the
+#: connection to wait (it resumes below half of it): a few socket reads'
+#: worth, so that a slow consumer does not make the body pile up in memory.
+HIGH_WATER = 1 << 20
 
 
 class HttpStream:
@@ -45,20 +50,44 @@ class HttpStream:
         self._done = False
         self._error: BaseException | None = None
         self._consumed = False
+        self._buffered = 0  # bytes in _chunks
+        self._drained: asyncio.Future[None] | None = None
 
     @property
     def done(self) -> bool:
         """Whether the whole body has arrived (or the transfer failed)."""
         return self._done
 
-    def _put(self, chunk: bytes) -> None:
+    def _put(self, chunk: bytes) -> asyncio.Future[None] | None:
+        """Buffer `chunk`; past `HIGH_WATER`, return a Future resolved once drained.
+
+        The Future is flow control for the connection: a lower layer that
+        waits for what its ``streaming_callback`` returns stops reading
+        until the consumer has caught up.
+        """
         self._chunks.append(chunk)
+        self._buffered += len(chunk)
         self._wake()
+        if self._buffered > HIGH_WATER and self._drained is None:
+            self._drained = asyncio.get_running_loop().create_future()
+        return self._drained
+
+    def _taken(self, chunk: bytes) -> bytes:
+        self._buffered -= len(chunk)
+        drained = self._drained
+        if drained is not None and self._buffered <= HIGH_WATER // 2:
+            self._drained = None
+            if not drained.done():
+                drained.set_result(None)
+        return chunk
 
     def _finish(self, error: BaseException | None) -> None:
         self._done = True
         self._error = error
         self._wake()
+        drained, self._drained = self._drained, None
+        if drained is not None and not drained.done():
+            drained.set_result(None)
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -84,7 +113,7 @@ class HttpStream:
         chunks = self._chunks
         while True:
             while chunks:
-                yield chunks.popleft()
+                yield self._taken(chunks.popleft())
             if self._done:
                 if self._error is not None:
                     raise self._error
@@ -179,14 +208,15 @@ class HttpResponse:
         self.headers.parse_line(line.rstrip("\r\n"))
         return False
 
-    def _feed(self, chunk: bytes) -> None:
+    def _feed(self, chunk: bytes) -> asyncio.Future[None] | None:
         if self.handler_error is not None:
-            return  # a handler failed: the rest of the body is dropped
+            return None  # a handler failed: the rest of the body is dropped
+        drained = None
         try:
             for handler in self.handlers.get("data_received", ()):
                 handler(self, data=chunk)
             if self.request.stream:
-                self.raw._put(chunk)
+                drained = self.raw._put(chunk)
             else:
                 self._content += chunk
             for handler in self.handlers.get("data_processed", ()):
@@ -194,6 +224,7 @@ class HttpResponse:
         except Exception as exc:
             # Raised to the caller as it is, not as a transport failure.
             self.handler_error = exc
+        return drained
 
     # -- the body ---------------------------------------------------------
 
