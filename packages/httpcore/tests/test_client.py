@@ -400,6 +400,8 @@ def test_decompress(io_loop: IOLoop) -> None:
             response = await sessions.get(server.url("/gzip"), decompress=False)
             assert gzip.decompress(response.content) == b"squeezed " * 100
         async with serving() as server, session(decompress=False) as sessions:
+            seen = (await sessions.get(server.url())).json()
+            assert "gzip" in seen["headers"]["Accept-Encoding"]  # asked for all the same
             response = await sessions.get(server.url("/gzip"))
             assert response.headers["Content-Encoding"] == "gzip"
             with pytest.raises(UnicodeDecodeError):

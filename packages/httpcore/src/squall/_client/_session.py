@@ -38,6 +38,7 @@ from squall._client._errors import HttpConnectionError, TooManyRedirects, transl
 from squall._client._events import EVENTS, Event, Handler, as_handlers, fire_once
 from squall._client._request import HttpRequest
 from squall._client._response import HttpResponse
+from squall._httpclient._decode import ACCEPT_ENCODING
 from squall._httpclient._errors import HTTPStreamClosedError
 from squall._httpclient._redirect import REDIRECT_CODES
 from squall._httpclient._response import HTTPResponse
@@ -128,9 +129,12 @@ class HttpClient:
 
     __module__ = "squall.client"
 
-    #: Default headers of every request.  ``Accept-Encoding`` is added
-    #: when decompressing.
-    DEFAULT_HTTP_HEADERS = HTTPHeaders({"Connection": "keep-alive", "Accept": "*/*"})
+    #: Default headers of every request.  ``Accept-Encoding`` is sent even
+    #: with ``decompress=False`` (as requests and pulsar do): the body is
+    #: then left as the server encoded it.
+    DEFAULT_HTTP_HEADERS = HTTPHeaders(
+        {"Connection": "keep-alive", "Accept-Encoding": ACCEPT_ENCODING, "Accept": "*/*"}
+    )
     #: The ``User-Agent``.
     client_version = f"squall/{_version()}"
     #: The most redirects followed, unless a request says otherwise.
