@@ -997,7 +997,11 @@ def test_gzip_and_deflate(io_loop: IOLoop, harness: Harness) -> None:
             )
         )
         client = harness.client()
-        assert (await fetch(client, server.url())).body == payload
+        decoded = await fetch(client, server.url())
+        assert decoded.body == payload
+        # The body is no longer gzip: the header says what was undone.
+        assert "Content-Encoding" not in decoded.headers
+        assert decoded.headers["X-Consumed-Content-Encoding"] == "gzip"
         assert (await fetch(client, server.url())).body == payload
         undecoded = await fetch(client, server.url(), decompress_response=False)
         assert gzip.decompress(undecoded.body) == payload

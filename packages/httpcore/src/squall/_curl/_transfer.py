@@ -35,6 +35,10 @@ __all__ = ["Transfer"]
 #: libcurl's timers (curl_easy_getinfo) reported in ``time_info``, by name.
 TIMERS = ("namelookup", "connect", "appconnect", "pretransfer", "starttransfer", "total")
 
+#: Content codings libcurl decodes (with ``ACCEPT_ENCODING`` set, as it is
+#: with ``decompress_response``).
+_DECODED = frozenset({"gzip", "x-gzip", "deflate", "br", "zstd", "identity"})
+
 #: Statuses that may be a challenge libcurl answers itself (RFC 9110 §11.6).
 _CHALLENGES = frozenset({401, 407})
 
@@ -129,6 +133,7 @@ class Transfer:
             self._lines = []  # interim: the final response follows
             return None
         self._head_done = True
+        self._mark_decoded()
         if code in REDIRECT_CODES:
             self.next_hop = redirect_request(self.hop, code, self.headers.get("Location"))
             if self.next_hop is not None:
@@ -137,6 +142,18 @@ class Transfer:
             self._held = []
             return None
         return self._flush_head()
+
+    def _mark_decoded(self) -> None:
+        # As the simple client (and Tornado) do: the body libcurl hands over is
+        # no longer in the coding the header names.
+        headers = self.headers
+        encoding = headers.get("Content-Encoding")
+        if not encoding or not self.hop.decompress_response:
+            return
+        codings = {coding.strip().lower() for coding in encoding.split(",")}
+        if codings <= _DECODED:
+            headers["X-Consumed-Content-Encoding"] = encoding
+            del headers["Content-Encoding"]
 
     def _flush_head(self) -> int | None:
         lines, self._lines = self._lines, []
