@@ -3,21 +3,32 @@
 The behaviour it shares with the simple client is tested over both in
 ``test_httpclient_behaviour.py``; here: the module's surface, the import
 error without pycurl, ``prepare_curl_callback``, ``network_interface``,
-options that libcurl handles differently, and `CurlError`.  The peer is a
+options that libcurl handles differently, and `CurlError`.  The peers are a
 small scripted origin on loopback that records each request and the
-address it came from.  No timed assertions; every wait is bounded.
+address it came from, and real ones started by the tests: nginx as the
+origin (static files, gzip, redirects, TLS, keep-alive limits) and
+tinyproxy as the forward proxy (Basic authentication, CONNECT), both
+Debian packages installed by ``tools/sysdeps.py``.  No timed assertions;
+every wait is bounded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
+import gzip
 import logging
+import os
 import pickle
+import shutil
+import socket
 import ssl
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pycurl
@@ -451,5 +462,231 @@ def test_header_values_are_latin_1(io_loop: IOLoop, harness: Harness) -> None:
         assert "X-Name: caf\u00e9\r\n" in origin.requests[0][0]
         with pytest.raises(ValueError, match="latin-1"):
             await fetch(client, origin.url(), headers={"X-Name": "\u2603"}, raise_error=False)
+
+    run(io_loop, f)
+
+
+# ---------------------------------------------------------------------------
+# Real peers: nginx as the origin, tinyproxy as the proxy
+# ---------------------------------------------------------------------------
+
+#: Bound on waiting for a child program to listen.
+_START_TIMEOUT = 20.0
+
+#: The static files nginx serves.
+BIG = os.urandom(2_000_000)
+TEXT = b"squall, curl and nginx\n" * 10_000
+
+
+def need(program: str, package: str) -> str:
+    path = shutil.which(program) or shutil.which(program, path="/usr/sbin:/sbin")
+    if path is None:
+        pytest.fail(f"{program} is not installed (Debian package {package}; see tools/sysdeps.py)")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def child(command: list[str], port: int, log: Path) -> Iterator[None]:
+    """Run `command` until the end of the block, once it listens on `port`."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + _START_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"exited with {process.returncode}: {log.read_text()[-2000:]}")
+            with socket.socket() as sock:
+                sock.settimeout(1)
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not listening on {port}: {log.read_text()[-2000:]}")
+            time.sleep(0.05)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+class Nginx:
+    def __init__(self, port: int, tls_port: int, ca: str) -> None:
+        self.port = port
+        self.tls_port = tls_port
+        self.ca = ca
+
+    def url(self, path: str = "/", tls: bool = False, host: str = "127.0.0.1") -> str:
+        if tls:
+            return f"https://{host}:{self.tls_port}{path}"
+        return f"http://{host}:{self.port}{path}"
+
+
+@pytest.fixture(scope="module")
+def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nginx]:
+    program = need("nginx", "nginx-light")
+    prefix = tmp_path_factory.mktemp("nginx")
+    ca = trustme.CA()
+    leaf = ca.issue_cert("localhost", "127.0.0.1")
+    ca.cert_pem.write_to_path(str(prefix / "ca.pem"))
+    leaf.private_key_pem.write_to_path(str(prefix / "key.pem"))
+    with (prefix / "cert.pem").open("wb") as out:
+        for pem in leaf.cert_chain_pems:
+            out.write(pem.bytes())
+    root = prefix / "www"
+    root.mkdir()
+    (root / "big.bin").write_bytes(BIG)
+    (root / "text.txt").write_bytes(TEXT)
+    (root / "index.html").write_bytes(b"<p>index</p>")
+    for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (prefix / name).mkdir()
+    port, tls_port = free_port(), free_port()
+    config = prefix / "nginx.conf"
+    config.write_text(
+        f"""
+daemon off;
+master_process off;
+worker_processes 1;
+pid {prefix / "nginx.pid"};
+error_log {prefix / "error.log"} info;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix / "body"};
+    proxy_temp_path {prefix / "proxy"};
+    fastcgi_temp_path {prefix / "fastcgi"};
+    uwsgi_temp_path {prefix / "uwsgi"};
+    scgi_temp_path {prefix / "scgi"};
+    types {{ text/plain txt; application/octet-stream bin; text/html html; }}
+    keepalive_requests 3;
+    keepalive_timeout 60s;
+    gzip on;
+    gzip_types text/plain;
+    gzip_min_length 0;
+    server {{
+        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{tls_port} ssl;
+        ssl_certificate {prefix / "cert.pem"};
+        ssl_certificate_key {prefix / "key.pem"};
+        root {root};
+        add_header X-Connection $connection always;
+        location = /redirect {{ return 302 /index.html; }}
+        location = /redirect-post {{ return 303 /index.html; }}
+    }}
+}}
+"""
+    )
+    with child([program, "-p", str(prefix), "-c", str(config)], port, prefix / "output.log"):
+        yield Nginx(port, tls_port, str(prefix / "ca.pem"))
+
+
+@pytest.fixture(scope="module")
+def tinyproxy(tmp_path_factory: pytest.TempPathFactory, nginx: Nginx) -> Iterator[int]:
+    program = need("tinyproxy", "tinyproxy")
+    prefix = tmp_path_factory.mktemp("tinyproxy")
+    port = free_port()
+    lines = [
+        f"Port {port}",
+        "Listen 127.0.0.1",
+        "Timeout 30",
+        "MaxClients 50",
+        "LogLevel Info",
+        "Allow 127.0.0.1",
+        "BasicAuth squall proxypass",
+        f"ConnectPort {nginx.tls_port}",  # CONNECT is only allowed to these ports
+        "DisableViaHeader Yes",
+    ]
+    if os.geteuid() == 0:
+        lines += ["User nobody", "Group nogroup"]
+    config = prefix / "tinyproxy.conf"
+    config.write_text("\n".join(lines) + "\n")
+    with child([program, "-d", "-c", str(config)], port, prefix / "output.log"):
+        yield port
+
+
+def test_nginx_static_files_gzip_and_keep_alive(
+    io_loop: IOLoop, harness: Harness, nginx: Nginx
+) -> None:
+    async def f() -> None:
+        client = harness.client()
+        assert (await fetch(client, nginx.url("/big.bin"))).body == BIG
+        text = await fetch(client, nginx.url("/text.txt"))
+        assert text.body == TEXT
+        assert text.headers["X-Consumed-Content-Encoding"] == "gzip"
+        raw = await fetch(client, nginx.url("/text.txt"), decompress_response=False,
+                          headers={"Accept-Encoding": "gzip"})  # fmt: skip
+        assert gzip.decompress(raw.body) == TEXT
+        chunks: list[bytes] = []
+        await fetch(client, nginx.url("/big.bin"), streaming_callback=chunks.append)
+        assert b"".join(chunks) == BIG
+        connections = [
+            (await fetch(client, nginx.url("/index.html"))).headers["X-Connection"]
+            for _ in range(6)
+        ]
+        # keepalive_requests 3: libcurl reuses each connection until nginx closes it.
+        assert len(set(connections)) in (2, 3)
+
+    run(io_loop, f)
+
+
+def test_nginx_redirects_errors_and_tls(io_loop: IOLoop, harness: Harness, nginx: Nginx) -> None:
+    async def f() -> None:
+        client = harness.client(max_clients=10)
+        redirected = await fetch(client, nginx.url("/redirect"))
+        assert redirected.effective_url == nginx.url("/index.html")
+        posted = await fetch(client, nginx.url("/redirect-post"), method="POST", body=b"x")
+        assert posted.body == b"<p>index</p>"
+        with pytest.raises(HTTPClientError) as info:
+            await fetch(client, nginx.url("/missing"))
+        assert info.value.code == 404
+        secure = await fetch(
+            client, nginx.url("/big.bin", tls=True, host="localhost"), ca_certs=nginx.ca
+        )
+        assert secure.body == BIG
+        with pytest.raises(CurlError):
+            await fetch(client, nginx.url("/index.html", tls=True))  # certifi: unknown CA
+        results = await asyncio.wait_for(
+            asyncio.gather(*(client.fetch(nginx.url("/index.html")) for _ in range(100))), 60
+        )
+        assert all(r.body == b"<p>index</p>" for r in results)
+
+    run(io_loop, f)
+
+
+def test_tinyproxy_plain_and_tunnel(
+    io_loop: IOLoop, harness: Harness, nginx: Nginx, tinyproxy: int
+) -> None:
+    proxy = {
+        "proxy_host": "127.0.0.1",
+        "proxy_port": tinyproxy,
+        "proxy_username": "squall",
+        "proxy_password": "proxypass",
+    }
+
+    async def f() -> None:
+        client = harness.client()
+        for _ in range(2):
+            assert (await fetch(client, nginx.url("/text.txt"), **proxy)).body == TEXT
+        url = nginx.url("/index.html", tls=True, host="localhost")
+        lines: list[str] = []
+        tunnelled = await fetch(client, url, ca_certs=nginx.ca, header_callback=lines.append,
+                                **proxy)  # fmt: skip
+        assert tunnelled.code == 200
+        assert lines[0].startswith("HTTP/1.1 200")  # nginx's, not the proxy's to CONNECT
+        wrong = dict(proxy, proxy_password="wrong")
+        with pytest.raises(HTTPClientError) as info:
+            await fetch(client, nginx.url("/text.txt"), **wrong)
+        assert info.value.code in (401, 407)
+        with pytest.raises(HTTPClientError) as info:
+            await fetch(client, url, ca_certs=nginx.ca, **wrong)
+        assert info.value.code == 599
 
     run(io_loop, f)
