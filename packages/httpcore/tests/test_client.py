@@ -777,3 +777,59 @@ def test_proxies_and_trust_env(io_loop: IOLoop, monkeypatch: pytest.MonkeyPatch)
                 assert sessions.proxy_for("http://origin.invalid/") is None
 
     run(io_loop, main)
+
+
+@contextlib.asynccontextmanager
+async def connect_proxy() -> AsyncIterator[tuple[int, list[str]]]:
+    """A CONNECT-only forward proxy (RFC 9110 §9.3.6); yields its port and the targets."""
+    targets: list[str] = []
+    pipes: set[asyncio.Task[None]] = set()
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.close()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        method, target, _ = head.split(b"\r\n")[0].decode().split(" ")
+        assert method == "CONNECT"
+        targets.append(target)
+        host, _, port = target.rpartition(":")
+        upstream_reader, upstream_writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        for task in (pipe(reader, upstream_writer), pipe(upstream_reader, writer)):
+            pipes.add(asyncio.ensure_future(task))
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1], targets
+    finally:
+        server.close()
+        for task in pipes:
+            task.cancel()
+        await asyncio.gather(*pipes, return_exceptions=True)
+        await server.wait_closed()
+
+
+def test_https_through_a_connect_proxy(
+    io_loop: IOLoop, tls_ca: trustme.CA, server_ssl_context: ssl.SSLContext, tmp_path: Path
+) -> None:
+    ca_file = tmp_path / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(ca_file))
+
+    async def main() -> None:
+        async with serving(server_ssl_context) as server, connect_proxy() as (port, targets):
+            proxies = {"https": f"http://127.0.0.1:{port}"}
+            async with session(proxies=proxies, verify=str(ca_file)) as sessions:
+                response = await sessions.get(server.url("/echo?via=proxy"))
+                assert response.json()["uri"] == "/echo?via=proxy"
+                assert response.request.tunnel == proxies["https"]
+            assert targets == [f"127.0.0.1:{server.port}"]
+
+    run(io_loop, main)
