@@ -164,7 +164,6 @@ class CurlAsyncHTTPClient(AsyncHTTPClient):
 
     def _start(self, transfer: Transfer, curl: Any, spent: float) -> None:
         """Set `curl` up for the transfer's current hop and hand it to libcurl."""
-        transfer.curl = curl
         try:
             curl.setopt(pycurl.WRITEFUNCTION, transfer.on_write)
             curl.setopt(pycurl.HEADERFUNCTION, transfer.on_header)

@@ -70,7 +70,6 @@ class Transfer:
         self.error: BaseException | None = None
         self.queue_timer: Any = None
         self.failed = False  # reported while queued (timeout, close)
-        self.curl: Any = None
         self.start_hop()
 
     # -- hops ---------------------------------------------------------------------
