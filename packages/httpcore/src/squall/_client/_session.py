@@ -28,12 +28,13 @@ import ssl
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
-from http.cookiejar import Cookie, CookieJar
+from http.cookiejar import CookieJar
 from importlib import metadata
 from typing import Any
 
 import certifi
 
+from squall._client._cookies import add_cookie_header, extract_cookies, session_cookie
 from squall._client._errors import HttpConnectionError, TooManyRedirects, translate
 from squall._client._events import EVENTS, Event, Handler, as_handlers, fire_once
 from squall._client._request import HttpRequest
@@ -57,30 +58,6 @@ def _version() -> str:
 
 #: The transport errors of a fetch (code 599 in the lower layer).
 _TRANSPORT_ERROR = 599
-
-_UNSET: Any = object()
-
-
-def _session_cookie(name: str, value: str) -> Cookie:
-    # A cookie for every host (domain ""), as given to the session.
-    return Cookie(
-        version=0,
-        name=name,
-        value=value,
-        port=None,
-        port_specified=False,
-        domain="",
-        domain_specified=False,
-        domain_initial_dot=False,
-        path="/",
-        path_specified=True,
-        secure=False,
-        expires=None,
-        discard=True,
-        comment=None,
-        comment_url=None,
-        rest={},
-    )
 
 
 class HttpClient:
@@ -188,7 +165,7 @@ class HttpClient:
         self.cert = cert
         self.cookies = CookieJar()
         for name, value in (cookies or {}).items():
-            self.cookies.set_cookie(_session_cookie(name, value))
+            self.cookies.set_cookie(session_cookie(name, value))
         self.store_cookies = store_cookies
         self.max_redirects = max_redirects
         self.decompress = decompress
@@ -379,7 +356,7 @@ class HttpClient:
             response = HttpResponse(request, history)
             response.handlers = handlers
             await fire_once(handlers["pre_request"], response, None)
-            self._add_cookies(request)
+            add_cookie_header(self.cookies, request)
             try:
                 await self._start(http, request, response)
                 code = response.status_code
@@ -421,8 +398,8 @@ class HttpClient:
 
         def on_header(line: str) -> None:
             if response._header_line(line):
-                if self.store_cookies and "Set-Cookie" in response.headers:
-                    self.cookies.extract_cookies(response, self._urllib_request(request))  # type: ignore[arg-type]
+                if self.store_cookies:
+                    extract_cookies(self.cookies, request, response)
                 try:
                     for handler in response.handlers["on_headers"]:
                         result = handler(response)
@@ -481,27 +458,6 @@ class HttpClient:
             task = asyncio.ensure_future(post_request())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-
-    # -- cookies ----------------------------------------------------------
-
-    @staticmethod
-    def _urllib_request(request: HttpRequest) -> urllib.request.Request:
-        return urllib.request.Request(request.url, method=request.method)
-
-    def _add_cookies(self, request: HttpRequest) -> None:
-        if "Cookie" in request.headers:
-            return  # set by the caller
-        header = None
-        if len(self.cookies):  # (a urllib Request per request costs: only when needed)
-            carrier = self._urllib_request(request)
-            self.cookies.add_cookie_header(carrier)
-            header = carrier.get_header("Cookie")
-        pairs = [pair for pair in header.split("; ") if pair] if header else []
-        if request.cookies:
-            pairs = [pair for pair in pairs if pair.split("=", 1)[0] not in request.cookies]
-            pairs += [f"{name}={value}" for name, value in request.cookies.items()]
-        if pairs:
-            request.headers["Cookie"] = "; ".join(pairs)
 
     # -- closing ----------------------------------------------------------
 
