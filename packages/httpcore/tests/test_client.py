@@ -833,3 +833,22 @@ def test_https_through_a_connect_proxy(
             assert targets == [f"127.0.0.1:{server.port}"]
 
     run(io_loop, main)
+
+
+def test_synchronous_mode_on_another_thread(io_loop: IOLoop) -> None:
+    def blocking(url: str) -> tuple[int, str]:
+        loop = asyncio.new_event_loop()
+        try:
+            with HttpClient(loop=loop, trust_env=False) as sessions:
+                response = sessions.get(url, params={"from": "thread"})
+                return response.status_code, response.json()["uri"]
+        finally:
+            loop.close()
+
+    async def main() -> None:
+        async with serving() as server:
+            loop = asyncio.get_running_loop()
+            code, uri = await loop.run_in_executor(None, blocking, server.url())
+            assert (code, uri) == (200, "/echo?from=thread")
+
+    run(io_loop, main)
