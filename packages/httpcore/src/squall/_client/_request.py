@@ -57,11 +57,15 @@ class HttpRequest:
     :arg bool stream: return the response when its head arrives and stream
         the body through ``response.raw``.
     :arg dict proxies: scheme to proxy URL.
-    :arg verify: verify the server's certificate (a bool), against the CA
-        certificates in the given file.
+    :arg verify: verify the server's certificate (True) or not (False), or
+        verify it against the CA certificates of the given file or
+        directory (hashed, as ``openssl rehash`` makes it).
+    :arg float timeout: seconds for the connection, and for the whole of
+        each exchange (a streamed body's included); None or 0: none.
+    :arg str charset: the encoding of str data (UTF-8 by default).
+    :arg str source_address: the local address to connect from.
     :arg cert: the client's certificate: a file with certificate and key,
         or a pair of files ``(cert, key)``.
-    :arg str source_address: the local address to connect from.
     """
 
     __module__ = "squall.client"
