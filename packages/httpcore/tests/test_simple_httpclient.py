@@ -1165,6 +1165,35 @@ def test_max_body_size_and_max_buffer_size(io_loop: IOLoop, harness: Harness) ->
     run(io_loop, f)
 
 
+def test_streaming_callback_future_holds_back_the_body(io_loop: IOLoop, harness: Harness) -> None:
+    # Both chunks arrive in one packet; the second is delivered only once the
+    # Future the callback returned for the first is done (flow control).
+    body = b"5\r\nfirst\r\n6\r\nsecond\r\n0\r\n\r\n"
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+    async def f() -> None:
+        server = await harness.server(answer(head + body))
+        client = harness.client()
+        chunks: list[bytes] = []
+        gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def streaming(chunk: bytes) -> asyncio.Future[None] | None:
+            chunks.append(chunk)
+            return gate if len(chunks) == 1 else None
+
+        fetching = asyncio.ensure_future(fetch(client, server.url(), streaming_callback=streaming))
+        while not chunks:
+            await asyncio.sleep(0.001)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert chunks == [b"first"]
+        gate.set_result(None)
+        await fetching
+        assert chunks == [b"first", b"second"]
+
+    run(io_loop, f)
+
+
 def test_invalid_gzip_fails(io_loop: IOLoop, harness: Harness) -> None:
     async def f() -> None:
         server = await harness.server(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from squall._http1._decompress import BodyTooLargeError as ConnectionBodyTooLargeError
 from squall._httpclient._decode import (
@@ -338,7 +338,10 @@ class Exchange(HTTPMessageDelegate):
             raise self._too_large()
         streaming = self.request.streaming_callback
         if streaming is not None:
-            streaming(chunk)
+            result = streaming(chunk)
+            if result is not None and hasattr(result, "__await__"):
+                # Flow control: the connection reads no more until it is done.
+                return cast(Awaitable[None], result)
         else:
             self._chunks.append(chunk)
         return None
