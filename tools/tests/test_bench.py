@@ -705,3 +705,278 @@ def test_server_process_that_does_not_start_is_an_error() -> None:
             server.wait_ready(timeout=30)
     finally:
         server.stop()
+
+
+# -- httpclient: nginx, the clients' runs, accounting, report ----------------------
+
+clientbench = importlib.import_module("squall_bench_benchmarks.bench_httpclient")
+clients = importlib.import_module("squall_bench_benchmarks._clients")
+
+STUB_STATUS = """\
+Active connections: 3
+server accepts handled requests
+ 16 16 5031
+Reading: 0 Writing: 1 Waiting: 2
+"""
+
+
+def test_parse_stub_status() -> None:
+    status = clientbench.parse_stub_status(STUB_STATUS)
+    assert status == clientbench.NginxStatus(active=3, accepts=16, handled=16, requests=5031)
+    with pytest.raises(ValueError, match="stub_status"):
+        clientbench.parse_stub_status("<html>404 Not Found</html>")
+
+
+def test_nginx_config_keeps_connections_alive(tmp_path: Path) -> None:
+    conf = clientbench.nginx_config(tmp_path, 8123)
+    assert "listen 127.0.0.1:8123" in conf
+    assert "keepalive_requests 10000000;" in conf
+    assert "master_process off;" in conf
+    assert "access_log off;" in conf
+    assert f"root {tmp_path}/www;" in conf
+    assert "stub_status;" in conf
+    assert "{" in conf
+    assert "{{" not in conf
+    body = clientbench.file_body()
+    assert len(body) == clientbench.FILE_SIZE == 1024
+    assert len(set(body)) > 1
+
+
+def _run_doc(**changes: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "requests": 5000,
+        "ok": 5000,
+        "errors": 0,
+        "samples": [],
+        "wall_s": 0.5,
+        "utime_s": 0.4,
+        "stime_s": 0.05,
+    }
+    doc.update(changes)
+    return doc
+
+
+def test_run_result_accounting() -> None:
+    result = clientbench.RunResult.from_json(_run_doc())
+    assert result.cpu_s == pytest.approx(0.45)
+    assert result.error_text() is None
+    failed = clientbench.RunResult.from_json(
+        _run_doc(ok=4998, errors=2, samples=["status 404, 150 bytes", "TimeoutError()"])
+    )
+    assert failed.error_text() == ("2 of 5000 GETs failed: status 404, 150 bytes; TimeoutError()")
+    lost = clientbench.RunResult.from_json(_run_doc(ok=4990))
+    assert lost.error_text() == "4990 good GETs of 5000, 0 failed"
+
+
+def test_client_rounds_and_their_medians() -> None:
+    rounds = [
+        clientbench.Round(
+            requests=5000,
+            wall_s=wall,
+            client_cpu_s=cpu,
+            nginx_cpu_s=0.1,
+            nginx_wall_s=wall + 0.01,
+            connections=connections,
+        )
+        for wall, cpu, connections in ((0.5, 0.5, 0), (1.0, 0.9, 50), (0.4, 0.4, 0))
+    ]
+    assert rounds[0].requests_per_s == pytest.approx(10_000)
+    assert rounds[0].cpu_per_request_s == pytest.approx(1e-4)
+    assert rounds[1].client_cpu_use == pytest.approx(0.9)
+    assert rounds[0].nginx_cpu_use == pytest.approx(0.1 / 0.51)
+    summary = clientbench.summarize(rounds)
+    assert summary["requests_per_s"] == pytest.approx(10_000)
+    assert summary["cpu_per_request_s"] == pytest.approx(1e-4)
+    # run.py's keys: the measured process (the client), then the load peer.
+    assert summary["server_cpu_use"] == pytest.approx(1.0)
+    assert summary["client_cpu_use"] == pytest.approx(0.1 / 0.51)
+    assert summary["connections"] == 0
+    assert summary["requests"] == 15_000
+    result = run.LoadResult.from_json({"impl": "x", "label": "x", "version": "1", **summary})
+    assert result.measured
+    assert result.connections == 0
+
+
+def test_client_settings_follow_the_issue() -> None:
+    full = clientbench.ClientSettings.for_mode(False)
+    assert (full.requests, clientbench.CONCURRENCY) == (5_000, 50)
+    assert full.rounds >= 3
+    quick = clientbench.ClientSettings.for_mode(True)
+    assert quick.requests * quick.rounds <= 1000
+    assert {t.impl for t in clientbench.TARGETS} == {"squall-simple"}
+    assert {t.peer for t in clientbench.TARGETS} == {"aiohttp"}
+    assert {t.case for t in clientbench.TARGETS} == set(clientbench.LOOPS)
+    impls = {spec.impl for spec in clientbench.IMPLEMENTATIONS}
+    assert impls == set(clients.IMPLS)
+    assert set(clientbench.BASELINES) <= impls
+
+
+def test_client_env_drops_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("http_proxy", "http://proxy:3128")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")
+    env = clientbench.client_env()
+    assert "http_proxy" not in env
+    assert "HTTPS_PROXY" not in env
+    assert env["PATH"] == os.environ["PATH"]
+
+
+def test_run_gets_counts_every_response_and_bounds_concurrency() -> None:
+    import asyncio
+
+    in_flight = 0
+    most = 0
+    calls = 0
+
+    async def fetch() -> tuple[int, int]:
+        nonlocal in_flight, most, calls
+        calls += 1
+        number = calls
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0)
+        in_flight -= 1
+        if number % 100 == 0:
+            raise ConnectionResetError("reset")
+        if number % 150 == 0:
+            return 200, 10
+        if number % 170 == 0:
+            return 503, 1024
+        return 200, 1024
+
+    result = asyncio.run(clients.run_gets(fetch, 1000, 50, 1024))
+    assert calls == 1000
+    assert most == 50
+    # 10 resets (every 100th call), 3 short bodies (150, 450, 750: 300, 600 and
+    # 900 are resets), 5 statuses 503 (170, 340, 510, 680, 850).
+    assert result["errors"] == 10 + 3 + 5
+    assert result["ok"] == 1000 - result["errors"]
+    assert len(result["samples"]) == clients.SAMPLES
+    assert result["samples"][0] == "ConnectionResetError('reset')"
+    assert "status 200, 10 bytes" in result["samples"]
+    small = asyncio.run(clients.run_gets(fetch, 3, 50, 1024))
+    assert small["requests"] == 3
+
+
+def test_client_process_usage() -> None:
+    assert clients.main(["bogus", "asyncio", "http://x/", "1", "1"]) == 2
+    assert clients.main(["aiohttp", "asyncio"]) == 2
+
+
+def _client_load_document() -> dict[str, Any]:
+    document = load_document()
+    document.update(benchmark="httpclient", subject="client", load_peer="nginx")
+    document["baselines"] = ["tornado"]
+    for case in document["cases"]:
+        for result in case["results"]:
+            if "requests_per_s" in result:
+                result["connections"] = 5000.0 if result["impl"] == "tornado" else 0.0
+    return document
+
+
+def test_client_load_table_names_its_columns() -> None:
+    load_run = run.LoadRun.from_json(_client_load_document())
+    assert (load_run.subject, load_run.load_peer) == ("client", "nginx")
+    lines = run.render_load_table(load_run).splitlines()
+    assert len({len(line) for line in lines}) == 1  # columns aligned, failures too
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    assert header[3:] == [
+        "requests/s",
+        "CPU time/request",
+        "client CPU",
+        "nginx CPU",
+        "connections",
+        "vs tornado (CPU)",
+        "vs tornado (req/s)",
+    ]
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
+    assert cells[0][7:] == ["0", "4.00x", "4.00x"]
+    assert cells[1][7] == "5,000"
+    assert cells[3][3] == "FAILED: wrk: 3 read errors"
+    # The server benchmark's table has no connections column.
+    server_header = run.render_load_table(run.LoadRun.from_json(load_document()))
+    assert "connections" not in server_header.splitlines()[0]
+    assert "| server CPU | wrk CPU |" in server_header
+
+
+def test_client_load_section_and_notes() -> None:
+    document = _client_load_document()
+    document["cases"][0]["results"][2].update(server_cpu_use=0.7, client_cpu_use=0.95)
+    load_run = run.LoadRun.from_json(document)
+    ctx = run.RunContext(
+        command="python tools/bench/run.py httpclient",
+        date="2025-01-01 00:00 UTC",
+        machine="Some CPU",
+        squall_source="git abc1234",
+        packages="aiohttp 3",
+    )
+    section = run.run_section(load_run, ctx)
+    assert "- Clients:" in section
+    assert "- Servers:" not in section
+    assert "over this client's" in section
+    assert "a saturated nginx" in section
+    assert "Note: clients below 90% of their CPU (nginx saturated its CPU)" in section
+    lines = run.load_target_lines(load_run)
+    assert lines[1].endswith("not measured (a client failed or was skipped)")
+    assert run.load_ratios_note(run.LoadRun.from_json(load_document())) == run.LOAD_RATIOS_NOTE
+
+
+def test_httpclient_needs_nginx(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(run.shutil, "which", lambda command: None)
+    assert run.missing_tools(["httpclient"]) == {"nginx": "nginx-light"}
+
+
+def _nginx() -> str | None:
+    return shutil.which("nginx") or (
+        "/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None
+    )
+
+
+@pytest.mark.skipif(_nginx() is None, reason="nginx is not installed")
+def test_smoke_squall_simple_client_against_nginx() -> None:
+    # Bounded: 100 GETs; only that the figures exist, never how fast.
+    nginx = clientbench.Nginx(_nginx(), None)
+    try:
+        nginx.check()
+        settings = clientbench.ClientSettings(requests=100, warmup=100, rounds=1)
+        spec = next(s for s in clientbench.IMPLEMENTATIONS if s.impl == "squall-simple")
+        messages: list[str] = []
+        case = clientbench.measure_case("asyncio", [spec], settings, nginx, None, messages.append)
+    finally:
+        nginx.stop()
+    (result,) = case["results"]
+    assert "failure" not in result, (result, messages)
+    assert result["requests"] == 100
+    assert result["cpu_per_request_s"] > 0
+    # The warm-up opened all 50 connections; they are kept alive.
+    assert result["connections"] == 0
+
+
+def test_client_rounds_stop_at_the_budget() -> None:
+    settings = clientbench.ClientSettings(requests=5000, warmup=100, rounds=3, budget_s=10.0)
+
+    def rounds(*walls: float) -> list[Any]:
+        return [
+            clientbench.Round(
+                requests=5000,
+                wall_s=wall,
+                client_cpu_s=wall,
+                nginx_cpu_s=0.0,
+                nginx_wall_s=wall,
+                connections=0,
+            )
+            for wall in walls
+        ]
+
+    assert settings.another_round([])
+    assert settings.another_round(rounds(0.5, 0.6))
+    assert not settings.another_round(rounds(0.5, 0.6, 0.5))
+    assert not settings.another_round(rounds(12.0))
+    assert settings.another_round(rounds(6.0))
+    assert not settings.another_round(rounds(6.0, 6.0))
+    quick = clientbench.ClientSettings.for_mode(True)
+    assert quick.another_round(rounds(100.0)) is False  # one round anyway
+    text = clientbench.method_text(settings, "nginx/1.22.1", (0, 1), True)
+    assert "fewer, at least one, once its runs took 10 s" in text
+    assert "(status 200, 1024 bytes)" in text
+    assert "{" not in text
+    assert "inf" not in clientbench.method_text(quick, "nginx", (None, None), False)
