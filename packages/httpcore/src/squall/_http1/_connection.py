@@ -661,9 +661,10 @@ class HTTP1Connection(HTTPConnection):
         self._write_state = _WRITING
         if chunk:
             remaining = self._remaining
-            if remaining is not None and not self._chunking and len(chunk) <= remaining:
+            size = len(chunk)
+            if remaining is not None and not self._chunking and size <= remaining:
                 # The common case (a whole response with its length), inline.
-                self._remaining = remaining - len(chunk)
+                self._remaining = remaining - size
                 data += chunk
             else:
                 data += self._frame(chunk)
