@@ -47,6 +47,8 @@ def child(args: argparse.Namespace) -> None:
     profiler.enable()
     result = _clients.measured_round(client, args.requests, concurrency, length)
     profiler.disable()
+    if client.close is not None:
+        client.run(client.close)
     if warm["errors"] or result["errors"]:
         raise SystemExit(f"{args.child}: GETs failed: {result['samples']}")
     stats = pstats.Stats(profiler)
