@@ -151,6 +151,42 @@ class HTTP1Connection(HTTPConnection):
 
     __module__ = "squall.http1connection"
 
+    # Per-message state, at its initial values.  Class attributes: a server
+    # makes a connection object per request, and most of these never change
+    # from their defaults (an instance only stores what does).
+    _close_callback: Callable[[], object] | None = None
+    # The write side.
+    _write_state = _IDLE
+    _chunking = False
+    _remaining: int | None = None  # body bytes the declared length still expects
+    _bodiless = False  # a response that cannot have a body (1xx, 204, 304, HEAD)
+    _drop_body = False  # a HEAD response: body bytes are not sent
+    _last_write: asyncio.Future[None] | None = None
+    _disconnect_on_finish = False
+    _switching = False  # a 101 response: the stream changes hands after it
+    _write_flushed = False
+    # The read side.
+    _delegate: HTTPMessageDelegate | None = None
+    _head_delivered = False  # the delegate's headers_received was called
+    _reading = False  # events may be pulled
+    _read_finished = False
+    _abandoned = False  # finished answering before the body was read
+    _has_body = False
+    _body_bytes = 0
+    _pending = b""  # body not yet delivered (the delegate is busy)
+    _detached = False
+    _done = False  # read and write both over
+    _server: HTTP1ServerConnection | None = None
+    _request_head: RequestHead | None = None
+    # Client side.
+    _response_head: ResponseHead | None = None
+    _future: asyncio.Future[bool] | None = None
+    _deadline: Deadline | None = None
+    _eof = False
+
+    _loop: asyncio.AbstractEventLoop
+    _parser: ParserProtocol
+
     def __init__(
         self,
         stream: IOStream,
@@ -167,39 +203,9 @@ class HTTP1Connection(HTTPConnection):
         self.no_keep_alive = params.no_keep_alive
         self._max_body_size = params.max_body_size or stream.max_buffer_size
         self._body_timeout = params.body_timeout
-        self._close_callback: Callable[[], object] | None = None
-        # The write side.
-        self._write_state = _IDLE
-        self._chunking = False
-        self._remaining: int | None = None  # body bytes the declared length still expects
-        self._bodiless = False  # a response that cannot have a body (1xx, 204, 304, HEAD)
-        self._drop_body = False  # a HEAD response: body bytes are not sent
-        self._last_write: asyncio.Future[None] | None = None
-        self._disconnect_on_finish = False
-        self._switching = False  # a 101 response: the stream changes hands after it
-        self._write_flushed = False
-        # The read side.
-        self._delegate: HTTPMessageDelegate | None = None
-        self._head_delivered = False  # the delegate's headers_received was called
-        self._reading = False  # events may be pulled
-        self._read_finished = False
-        self._abandoned = False  # finished answering before the body was read
-        self._has_body = False
-        self._body_bytes = 0
-        self._pending = b""  # body not yet delivered (the delegate is busy)
-        self._detached = False
-        self._done = False  # read and write both over
-        self._server: HTTP1ServerConnection | None = None
-        self._request_head: RequestHead | None = None
         if is_client:
             self._loop = stream.io_loop.asyncio_loop
-            self._parser: ParserProtocol = _http1_pkg.Parser(
-                client=True, limits=parser_limits(params)
-            )
-            self._response_head: ResponseHead | None = None
-            self._future: asyncio.Future[bool] | None = None
-            self._deadline: Deadline | None = None
-            self._eof = False
+            self._parser = _http1_pkg.Parser(client=True, limits=parser_limits(params))
 
     # ------------------------------------------------------------------
     # Reading: the server side (driven by HTTP1ServerConnection)
