@@ -184,7 +184,7 @@ class HTTP1Connection(HTTPConnection):
     _deadline: Deadline | None = None
     _eof = False
 
-    _loop: asyncio.AbstractEventLoop
+    _loop: asyncio.AbstractEventLoop  # client side only
     _parser: ParserProtocol
 
     def __init__(
@@ -216,7 +216,6 @@ class HTTP1Connection(HTTPConnection):
     ) -> None:
         """Deliver request `head` and then its body to `delegate`."""
         self._server = server
-        self._loop = server._loop
         self._parser = server._parser
         self._request_head = head
         self._has_body = head.chunked or bool(head.content_length)
@@ -677,7 +676,7 @@ class HTTP1Connection(HTTPConnection):
         try:
             future = self.stream.write(data)
         except StreamClosedError as exc:
-            future = _closed_future(self._loop, exc.real_error)
+            future = _closed_future(self.stream.io_loop.asyncio_loop, exc.real_error)
         self._last_write = future
         if callback is not None:
             return _with_callback(future, callback)
@@ -816,7 +815,7 @@ class HTTP1Connection(HTTPConnection):
         try:
             future = self.stream.write(data)
         except StreamClosedError as exc:
-            future = _closed_future(self._loop, exc.real_error)
+            future = _closed_future(self.stream.io_loop.asyncio_loop, exc.real_error)
         self._last_write = future
         return future
 
@@ -899,7 +898,7 @@ class HTTP1Connection(HTTPConnection):
         self._close_callback = callback
         if callback is not None and self.stream.closed() and not self._detached:
             self._close_callback = None
-            self._loop.call_soon(callback)
+            self.stream.io_loop.asyncio_loop.call_soon(callback)
 
     def detach(self) -> IOStream:
         """Take control of the underlying stream.

@@ -202,7 +202,8 @@ class HTTP1ServerConnection:
 
     def _start_request(self, head: RequestHead) -> None:
         """Serve the request whose `head` has arrived (as far as it goes now)."""
-        self._head_started = False
+        if self._head_started:
+            self._head_started = False
         self._deadline.at = None
         conn = HTTP1Connection(self.stream, False, self.params, self.context)
         self._conn = conn
