@@ -463,7 +463,10 @@ class HTTP1Connection(HTTPConnection):
         assert head is not None
         stream = self.stream
         self._release_stream()
-        if not head.keep_alive or self._disconnect_on_finish or self.no_keep_alive:
+        # After a 101 the stream carries the new protocol: its owner decides.
+        if not head.upgrade and (
+            not head.keep_alive or self._disconnect_on_finish or self.no_keep_alive
+        ):
             stream.close()
         self._resolve(True)
 
