@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import pathlib
+import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -689,20 +693,67 @@ COEXISTING = """
 """
 
 
+@pytest.fixture(scope="session")
+def pytest_asyncio_dir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    """pytest-asyncio installed into a directory of its own (not into this environment).
+
+    Installed here rather than as a test dependency: once installed it is
+    active in every pytest session of the environment, the suite's included.
+    """
+    target = tmp_path_factory.mktemp("pytest-asyncio")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--target",
+            str(target),
+            "pytest-asyncio>=1.0",
+            "typing_extensions",
+        ],
+        check=True,
+    )
+    return target
+
+
+def run_with_pytest_asyncio(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, where: pathlib.Path, *args: str
+) -> pytest.RunResult:
+    """Run pytest in a subprocess that also loads pytest-asyncio from `where`."""
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(where), os.environ.get("PYTHONPATH")]))
+    )
+    return pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:hypothesispytest",
+        "-o",
+        "asyncio_default_fixture_loop_scope=function",
+        *args,
+    )
+
+
 def test_pytest_asyncio_strict_mode_coexists(
-    pytester: pytest.Pytester, run_pytest: RunPytest
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, pytest_asyncio_dir: pathlib.Path
 ) -> None:
-    pytest.importorskip("pytest_asyncio")
     pytester.makepyfile(COEXISTING)
-    run_pytest("-W", "error").assert_outcomes(passed=3)
+    result = run_with_pytest_asyncio(pytester, monkeypatch, pytest_asyncio_dir, "-W", "error")
+    result.stdout.fnmatch_lines(["*plugins:*asyncio*"])
+    result.assert_outcomes(passed=3)
 
 
 def test_pytest_asyncio_auto_mode_is_refused_clearly(
-    pytester: pytest.Pytester, run_pytest: RunPytest
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, pytest_asyncio_dir: pathlib.Path
 ) -> None:
-    pytest.importorskip("pytest_asyncio")
     pytester.makepyfile(COEXISTING)
-    result = run_pytest("-o", "asyncio_mode=auto")
+    result = run_with_pytest_asyncio(
+        pytester, monkeypatch, pytest_asyncio_dir, "-o", "asyncio_mode=auto"
+    )
     # pytest-asyncio takes every coroutine test; those using squall's loop say why they can't run.
     result.assert_outcomes(passed=1, errors=2)
     result.stdout.fnmatch_lines(
