@@ -451,9 +451,15 @@ def test_pool_reuses_most_recent_first() -> None:
     assert pool.take(key()) is first
     assert pool.take(key()) is None
     assert pool.take(key("b")) is None
-    # Taken connections are no longer watched.
-    assert first.stream.sink is None
+    # Taken connections are no longer watched by the pool; the stream keeps
+    # feeding the connection, which passes the data to its exchange.
+    assert first.stream.sink == first.receive
     assert first.stream.close_callback is None
+    received: list[bytes] = []
+    first.feed(received.append)
+    assert first.stream.sink(b"HTTP/1.1 200 OK\r\n") is None
+    assert received == [b"HTTP/1.1 200 OK\r\n"]
+    first.unfeed()
     # The pool's timer finds nothing to do.
     clock.advance(100)
     assert not clock.timers

@@ -403,8 +403,19 @@ class HTTP1Connection(HTTPConnection):
         if self.params.header_timeout is not None:
             self._deadline.set_in(self.params.header_timeout)
         self.stream.set_close_callback(self._on_client_stream_close)
-        self.stream._start_feeding(self._on_client_data)
+        self._start_receiving()
         return future
+
+    # How a client connection receives: the stream feeds `_on_client_data`
+    # for the time of the response.  A subclass may override both to keep
+    # one sink installed for the stream's life instead (the simple client's
+    # pooled connections: switching the transport's protocol costs a few
+    # us per switch).
+    def _start_receiving(self) -> None:
+        self.stream._start_feeding(self._on_client_data)
+
+    def _stop_receiving(self) -> None:
+        self.stream._stop_feeding()
 
     def _on_client_data(self, data: bytes) -> None:
         if not data:
@@ -473,7 +484,7 @@ class HTTP1Connection(HTTPConnection):
     def _release_stream(self) -> None:
         """Stop reading; put what the parser did not consume back into the stream's buffer."""
         stream = self.stream
-        stream._stop_feeding()
+        self._stop_receiving()
         stream.set_close_callback(None)
         leftover = self._parser.trailing_data()
         if leftover:

@@ -57,6 +57,23 @@ CONTINUE_WAIT = 1.0
 Decide = Callable[[int, HTTPHeaders], object]
 
 
+class _PooledHTTP1Connection(HTTP1Connection):
+    """The client side of `HTTP1Connection`, receiving through the pooled connection's sink.
+
+    The stream keeps feeding `PooledConnection.receive` between exchanges
+    (see `squall._httpclient._pool`), instead of switching the transport's
+    protocol at the start and the end of every response.
+    """
+
+    _pooled: PooledConnection
+
+    def _start_receiving(self) -> None:
+        self._pooled.feed(self._on_client_data)
+
+    def _stop_receiving(self) -> None:
+        self._pooled.unfeed()
+
+
 class StaleConnectionError(Exception):
     """A reused keep-alive connection closed before any response to this request.
 
@@ -128,7 +145,8 @@ class Exchange(HTTPMessageDelegate):
             ``body_producer`` raised.
         """
         request = self.request
-        h1 = self._h1 = HTTP1Connection(self.connection.stream, True, self.params)
+        h1 = self._h1 = _PooledHTTP1Connection(self.connection.stream, True, self.params)
+        h1._pooled = self.connection
         start_line = RequestStartLine(request.method, self.route.target, "HTTP/1.1")
         body = request.body
         producer = request.body_producer

@@ -56,8 +56,6 @@ class _Stream(Protocol):
 
     def _start_feeding(self, sink: Callable[[bytes], object]) -> None: ...
 
-    def _stop_feeding(self) -> None: ...
-
 
 class _Timers(Protocol):
     """The timer methods of `squall.ioloop.IOLoop` (tests substitute a fake clock)."""
@@ -70,18 +68,50 @@ class _Timers(Protocol):
 
 
 class PooledConnection:
-    """A connection the pool can hold: its stream, its key, and how often it was used."""
+    """A connection the pool can hold: its stream, its key, and how often it was used.
 
-    __slots__ = ("key", "requests", "stream")
+    Once watched (`feed` or the pool's `put`), the stream feeds this object's
+    `receive` for the rest of its life: during an exchange every chunk goes
+    to the exchange's sink (`feed`), and between exchanges (`unfeed`) any
+    byte or EOF from the server closes the stream (an HTTP/1.1 server has
+    nothing to say between responses).  One sink for the connection's life:
+    the transport's protocol is switched once, not twice per exchange.
+    """
+
+    __slots__ = ("_feeding", "_target", "key", "requests", "stream")
 
     def __init__(self, stream: Any, key: ConnectionKey) -> None:
         self.stream = stream
         self.key = key
         #: How many exchanges completed on it.
         self.requests = 0
+        self._target: Callable[[bytes], object] = self._unsolicited
+        self._feeding = False
 
     def __repr__(self) -> str:
         return f"<PooledConnection {self.key.scheme}://{self.key.host}:{self.key.port}>"
+
+    def receive(self, data: bytes) -> None:
+        """The stream's sink: pass `data` (``b""``: EOF) to the current target."""
+        self._target(data)
+
+    def _unsolicited(self, data: bytes) -> None:
+        self.stream.close()
+
+    def feed(self, sink: Callable[[bytes], object]) -> None:
+        """Pass what the stream receives to `sink` until `unfeed`."""
+        self._target = sink
+        if not self._feeding:
+            self._feeding = True
+            self.stream._start_feeding(self.receive)
+
+    def unfeed(self) -> None:
+        """Stop passing data to the exchange's sink: from now on any closes the stream."""
+        self._target = self._unsolicited
+
+    def watch(self) -> None:
+        """Close the stream on anything the server sends (the connection is idle)."""
+        self.feed(self._unsolicited)
 
 
 class ConnectionPool:
@@ -119,7 +149,6 @@ class ConnectionPool:
             if not stack:
                 del self._idle[key]
             stream = connection.stream
-            stream._stop_feeding()
             stream.set_close_callback(None)
             if not stream.closed():
                 return connection
@@ -141,8 +170,8 @@ class ConnectionPool:
             self._timer = self._timers.call_later(self.idle_timeout, self._expire)
         stream.set_close_callback(lambda: self._discard(connection))
         # Anything from the server between responses (data or EOF) means
-        # the connection is of no further use.
-        stream._start_feeding(lambda data: self._discard(connection))
+        # the connection is of no further use: it closes the stream.
+        connection.watch()
 
     def _expire(self) -> None:
         """Close the connections idle for `idle_timeout`; re-arm for the next one."""
@@ -162,7 +191,6 @@ class ConnectionPool:
             return
         self._forget(connection, from_stack=True)
         stream = connection.stream
-        stream._stop_feeding()
         stream.set_close_callback(None)
         stream.close()
 
