@@ -145,6 +145,8 @@ class SSLIOStream(IOStream):
         #: Called with the error if the handshake fails (`TCPServer` logs it).
         self._on_handshake_failure: Callable[[BaseException], object] | None = None
         self._raw_protocol: asyncio.BaseProtocol | None = None
+        # The event loop's TLS protocol, once start_tls has installed it.
+        self._tls_layer: asyncio.BaseProtocol | None = None
         self._watching_raw = False
         super().__init__(socket, *args, **kwargs)
 
@@ -164,7 +166,14 @@ class SSLIOStream(IOStream):
         None before the handshake completes or if the peer sent none.
         """
         transport = self._transport
-        ssl_object = None if transport is None else transport.get_extra_info("ssl_object")
+        if transport is not None:
+            ssl_object = transport.get_extra_info("ssl_object")
+        else:
+            # The TLS layer hands decrypted data on as soon as its handshake
+            # completes, a loop iteration before start_tls returns the new
+            # transport: a protocol layer fed that data may ask already.
+            layer_info = getattr(self._tls_layer, "_get_extra_info", None)
+            ssl_object = None if layer_info is None else layer_info("ssl_object")
         if ssl_object is None:
             return None
         return ssl_object.getpeercert(binary_form)
@@ -287,6 +296,7 @@ class SSLIOStream(IOStream):
             # start_tls has just put its TLS protocol on `raw` (it does so
             # before it first waits): hand it the bytes the previous
             # protocol had received, ahead of any others.
+            self._tls_layer = raw.get_protocol()
             leftover = take_leftover()
             if leftover:
                 _feed(raw.get_protocol(), leftover)
