@@ -1260,6 +1260,34 @@ def test_callback_exceptions_fail_the_request(io_loop: IOLoop, harness: Harness)
     run(io_loop, f)
 
 
+def test_callback_exceptions_on_a_reused_connection(io_loop: IOLoop, harness: Harness) -> None:
+    # A fetch on a pooled connection runs without a Task (`_Fetch._start_fast`):
+    # its failures are reported the same way.
+    def broken(chunk: bytes) -> None:
+        raise RuntimeError("callback bug")
+
+    async def f() -> None:
+        server = await harness.server(answer(response(200, b"data")))
+        client = harness.client()
+        for raise_error in (True, False):
+            assert (await fetch(client, server.url())).body == b"data"
+            assert len(client._pool) == 1
+            if raise_error:
+                with pytest.raises(RuntimeError, match="callback bug"):
+                    await fetch(client, server.url(), streaming_callback=broken)
+            else:
+                result = await fetch(
+                    client, server.url(), streaming_callback=broken, raise_error=False
+                )
+                assert result.code == 599
+                assert isinstance(result.error, RuntimeError)
+            assert not client._pool  # closed, not reused
+        assert (await fetch(client, server.url())).body == b"data"
+        assert server.connections == 3
+
+    run(io_loop, f)
+
+
 # ---------------------------------------------------------------------------
 # Request bodies: body_producer and Expect: 100-continue
 # ---------------------------------------------------------------------------

@@ -144,6 +144,24 @@ class Exchange(HTTPMessageDelegate):
         :raises Exception: whatever the application's callbacks or
             ``body_producer`` raised.
         """
+        read = self.begin()
+        try:
+            await read
+        except BaseException:
+            if not read.done() or read.cancelled():
+                self._stop_writing()  # the caller was cancelled
+                raise
+        return self.end(read)
+
+    def begin(self) -> asyncio.Future[bool]:
+        """Write the request and start reading the response: `run` without waiting.
+
+        The returned Future is `HTTP1Connection.read_response`'s: once it
+        is done, `end` says whether the connection is reusable (or raises
+        as `run`).
+
+        :raises ValueError: if the request cannot be written (bad header).
+        """
         request = self.request
         h1 = self._h1 = _PooledHTTP1Connection(self.connection.stream, True, self.params)
         h1._pooled = self.connection
@@ -167,8 +185,12 @@ class Exchange(HTTPMessageDelegate):
         read = h1.read_response(self)
         if producer is not None and not self._awaiting_continue:
             self._start_producer()
+        return read
+
+    def end(self, read: asyncio.Future[bool]) -> bool:
+        """After `begin`'s Future is done: whether the connection is reusable (raises as `run`)."""
         try:
-            keep = await read
+            keep = read.result()
         except StreamClosedError as exc:
             self._stop_writing()
             raise self._closed_error(exc) from exc.real_error or exc
@@ -183,7 +205,10 @@ class Exchange(HTTPMessageDelegate):
 
     def _write(self, future: asyncio.Future[None]) -> None:
         self._last_write = future
-        future.add_done_callback(_retrieve)
+        if future.done():
+            _retrieve(future)  # written at once (the usual case): no callback
+        else:
+            future.add_done_callback(_retrieve)
 
     def _send_body(self) -> None:
         """Send the held-back body (``100 Continue`` came, or the wait is over)."""

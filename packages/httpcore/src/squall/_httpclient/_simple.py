@@ -6,10 +6,13 @@ How a fetch goes:
    `_route.route`: a `ValueError` is raised before anything is sent) and
    starts it at once if fewer than ``max_clients`` fetches are active, or
    queues it (bounded in time by ``min(connect_timeout, request_timeout)``).
-2. `_Fetch.run` (a Task) takes an idle connection from the pool for the
-   route, or opens one (`Connector`), and runs an `Exchange` on it.  A
+2. `_Fetch._fetch` (a Task) takes an idle connection from the pool for
+   the route, or opens one (`Connector`), and runs an `Exchange` on it.  A
    reused connection that turns out closed before any response is replaced
-   once for idempotent requests (RFC 9112 §9.3.1).
+   once for idempotent requests (RFC 9112 §9.3.1).  The common case, an
+   idle connection ready in the pool, needs no Task: the exchange is
+   started at once and its end handled by a callback (`_Fetch._start_fast`);
+   only a retry, a redirect or a Digest challenge continues in a Task.
 3. Redirects and authentication challenges (Digest, for the server or
    the proxy) are answered with further exchanges within the same fetch
    and ``max_clients`` slot, each redirect with its own timeouts.
@@ -20,8 +23,9 @@ How a fetch goes:
 Timeouts: one timer per fetch.  ``connect_timeout`` bounds the time from
 the start of the fetch (its queueing included) to a connected stream, and
 ``request_timeout`` the whole of each exchange (for the first, its queueing
-included).  When it fires, the fetch's Task is cancelled and its
-connection closed: nothing waits beyond it.
+included).  When it fires, the fetch's Task is cancelled (or its
+callback-driven exchange abandoned) and its connection closed: nothing
+waits beyond it.
 """
 
 from __future__ import annotations
@@ -277,13 +281,35 @@ class _Fetch:
         self.url = request.url
         self.failed = False  # failed while queued
         self.stream: Any = None  # the connection in use
+        self.reported = False
+        # The fast path (no Task): the exchange in flight and its connection.
+        self._exchange: Exchange | None = None
+        self._connection: PooledConnection | None = None
 
     # -- life cycle --------------------------------------------------------------
 
     def start(self) -> None:
         self.time_info["queue"] = self.loop.time() - self.enqueued
-        self.task = self.loop.create_task(self._fetch())
+        if not self._start_fast():
+            self._start_task(self.request, self.route, self.enqueued, False)
+
+    def _start_task(self, hop: HTTPRequest, hop_route: Route, start: float, fresh: bool) -> None:
+        self.task = self.loop.create_task(self._fetch(hop, hop_route, start, fresh))
         self.task.add_done_callback(self._done)
+
+    def _report(self, response: HTTPResponse) -> None:
+        if self.reported:
+            return
+        self.reported = True
+        self._arm(None)
+        self.client._release(self)
+        self.callback(response)
+
+    def _cancel_error(self) -> BaseException:
+        reason = self.cancel_reason or "The fetch was cancelled"
+        if reason.startswith("Timeout"):
+            return HTTPTimeoutError(reason)
+        return HTTPStreamClosedError(reason)
 
     def fail(self, error: BaseException) -> None:
         """Report `error` without running (a queued fetch)."""
@@ -299,12 +325,17 @@ class _Fetch:
             self.cancel_reason = reason
         if self.task is not None:
             self.task.cancel()
+        elif self._exchange is not None:
+            self._cancel_fast()
 
     def _on_timeout(self) -> None:
         self.timer = None
-        if self.cancel_reason is None and self.task is not None:
+        if self.cancel_reason is None and (self.task is not None or self._exchange is not None):
             self.cancel_reason = f"Timeout {self.phase}"
-            self.task.cancel()
+            if self.task is not None:
+                self.task.cancel()
+            else:
+                self._cancel_fast()
 
     def _arm(self, deadline: float | None) -> None:
         if self.timer is not None:
@@ -316,20 +347,12 @@ class _Fetch:
     def _done(self, task: asyncio.Task[HTTPResponse]) -> None:
         """The Task ended: report its response (a done callback, so that even
         a Task cancelled before it ever ran reports)."""
-        self._arm(None)
         if task.cancelled():
-            reason = self.cancel_reason or "The fetch was cancelled"
-            error: BaseException
-            if reason.startswith("Timeout"):
-                error = HTTPTimeoutError(reason)
-            else:
-                error = HTTPStreamClosedError(reason)
-            response = self._error_response(error)
+            response = self._error_response(self._cancel_error())
         else:
             exc = task.exception()
             response = task.result() if exc is None else self._error_response(exc)
-        self.client._release(self)
-        self.callback(response)
+        self._report(response)
 
     def _error_response(self, error: BaseException) -> HTTPResponse:
         now = self.loop.time()
@@ -344,15 +367,124 @@ class _Fetch:
             time_info=self.time_info,
         )
 
+    # -- the fast path: a pooled connection, a callback instead of a Task ------------
+
+    def _start_fast(self) -> bool:
+        """Start the first exchange on an idle pooled connection without a Task.
+
+        Its response is handled by `_fast_done`, a callback; anything but a
+        final response (a stale connection to retry, a redirect) continues
+        in a Task, as do fetches that may answer a Digest challenge.
+        Returns False (nothing done) when there is no idle connection.
+        """
+        hop = self.request
+        if hop.auth_mode == "digest" or hop.proxy_auth_mode == "digest":
+            return False
+        hop_route = self.route
+        client = self.client
+        connection = client._pool.take(hop_route.key)
+        if connection is None:
+            return False
+        self.time_info.setdefault("connect", 0.0)
+        request_timeout = hop.request_timeout
+        self._arm(self.enqueued + request_timeout if request_timeout else None)
+        self.stream = connection.stream
+        proxy_authorization = basic_proxy_credentials(hop) if hop_route.via_proxy else None
+        headers = request_headers(hop, hop_route, basic_credentials(hop), proxy_authorization)
+        streaming = hop.streaming_callback is not None
+        exchange = Exchange(
+            hop,
+            hop_route,
+            connection,
+            headers,
+            client._params[streaming],
+            client._body_limit(streaming),
+            self._decide_first,
+            True,
+        )
+        self.phase = "during request"
+        self._exchange = exchange
+        self._connection = connection
+        try:
+            read = exchange.begin()
+        except Exception as exc:
+            self._exchange = None
+            connection.stream.close()
+            # Reported from the loop, as a Task's failure would be.
+            self.loop.call_soon(self._report, self._error_response(exc))
+            return True
+        read.add_done_callback(self._fast_done)
+        return True
+
+    def _decide_first(self, code: int, headers: HTTPHeaders) -> object:
+        return self._decide(self.request, self.route, code, headers, set())
+
+    def _cancel_fast(self) -> None:
+        """Cancel the fast path's exchange (a timeout, the client closing)."""
+        exchange = self._exchange
+        connection = self._connection
+        assert exchange is not None
+        assert connection is not None
+        self._exchange = None
+        exchange._stop_writing()
+        connection.stream.close()
+        self._report(self._error_response(self._cancel_error()))
+
+    def _fast_done(self, read: asyncio.Future[bool]) -> None:
+        exchange = self._exchange
+        connection = self._connection
+        if exchange is None or connection is None:
+            if not read.cancelled():
+                read.exception()  # cancelled already: reported
+            return
+        self._exchange = self._connection = None
+        hop = self.request
+        try:
+            reusable = exchange.end(read)
+        except StaleConnectionError:
+            connection.stream.close()
+            if hop.method not in IDEMPOTENT_METHODS or hop.body_producer:
+                self._report(
+                    self._error_response(
+                        HTTPStreamClosedError(
+                            f"Connection closed by {exchange._where()} before the response "
+                            "(an idle keep-alive connection the server had closed)"
+                        )
+                    )
+                )
+                return
+            self._start_task(hop, self.route, self.enqueued, True)
+            return
+        except BaseException as exc:
+            connection.stream.close()
+            self._report(self._error_response(exc))
+            if not isinstance(exc, Exception | asyncio.CancelledError):
+                raise
+            return
+        connection.requests += 1
+        if reusable:
+            self.client._pool.put(connection)
+        else:
+            connection.stream.close()
+        action = exchange.action
+        if isinstance(action, _Redirect):
+            self._start_task(action.request, action.route, self.loop.time(), False)
+            return
+        try:
+            response = self._response(hop, exchange)
+        except Exception as exc:
+            response = self._error_response(exc)
+        self._report(response)
+
     # -- the hops ------------------------------------------------------------------
 
-    async def _fetch(self) -> HTTPResponse:
-        hop = self.request
-        hop_route = self.route
-        start = self.enqueued
+    async def _fetch(
+        self, hop: HTTPRequest, hop_route: Route, start: float, fresh: bool
+    ) -> HTTPResponse:
         while True:
             self.url = hop.url
-            exchange = await self._hop(hop, hop_route, start)
+            exchange = await self._hop(hop, hop_route, start, fresh)
+            fresh = False
             action = exchange.action
             if not isinstance(action, _Redirect):
                 break
@@ -378,7 +510,9 @@ class _Fetch:
             time_info=self.time_info,
         )
 
-    async def _hop(self, hop: HTTPRequest, hop_route: Route, start: float) -> Exchange:
+    async def _hop(
+        self, hop: HTTPRequest, hop_route: Route, start: float, fresh: bool
+    ) -> Exchange:
         """Exchange `hop` (answering auth challenges) and return the final exchange."""
         client = self.client
         request_timeout = hop.request_timeout
@@ -393,7 +527,6 @@ class _Fetch:
         authorization = basic_credentials(hop)
         proxy_authorization = basic_proxy_credentials(hop) if hop_route.via_proxy else None
         answered: set[bool] = set()  # challenges answered (False: server, True: proxy)
-        fresh = False
         streaming = hop.streaming_callback is not None
 
         def decide(code: int, headers: HTTPHeaders) -> object:
