@@ -356,6 +356,29 @@ def test_memory_follows_the_unread_data(io_loop: IOLoop) -> None:
     io_loop.run_sync(main)
 
 
+def test_feeding_hands_a_transport_attached_later_to_the_sink(io_loop: IOLoop) -> None:
+    # An accepted connection's stream gets its transport after the
+    # protocol layer has started feeding: the first chunk received through
+    # the stream hands the transport over.
+    async def main() -> None:
+        stream = BaseIOStream()
+        chunks: list[bytes] = []
+        stream._start_feeding(chunks.append)
+        transport = FakeTransport()
+        stream._on_connection_made(transport)
+        assert transport.protocol is None
+        deliver(stream, b"first", via_get_buffer=True)
+        assert chunks == [b"first"]
+        assert isinstance(transport.protocol, asyncio.Protocol)
+        assert transport.protocol.data_received == chunks.append
+        transport.protocol.data_received(b"direct")
+        assert chunks == [b"first", b"direct"]
+        stream._stop_feeding()
+        assert transport.protocol is stream._protocol
+
+    io_loop.run_sync(main)
+
+
 def test_feeding_hands_the_transport_to_the_sink(io_loop: IOLoop) -> None:
     async def main() -> None:
         stream, transport = attached_stream()

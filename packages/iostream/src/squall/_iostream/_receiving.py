@@ -122,6 +122,7 @@ class Receiving(StreamCore):
             if self._pos == end:
                 self._drop_block()
             sink(data)
+            self._hand_to_sink(sink)
             return
         self._end += nbytes
         step = self._read_step
@@ -150,6 +151,7 @@ class Receiving(StreamCore):
         sink = self._sink
         if sink is not None:
             sink(data)
+            self._hand_to_sink(sink)
             return
         view = memoryview(data)
         while view:
@@ -362,6 +364,17 @@ class Receiving(StreamCore):
             transport.set_protocol(FeedingProtocol(self, sink))  # type: ignore[arg-type]
         if self._eof and self._sink is sink and not self._closed:
             sink(b"")
+
+    def _hand_to_sink(self, sink: Callable[[bytes], object]) -> None:
+        """The stream's protocol received for `sink`: let the transport call it directly.
+
+        A stream whose transport was attached after `_start_feeding` (an
+        accepted connection's transport is made after the stream) hands it
+        over on the first chunk received.
+        """
+        transport = self._transport
+        if transport is not None and self._sink is sink and not self._closed:
+            transport.set_protocol(FeedingProtocol(self, sink))  # type: ignore[arg-type]
 
     def _stop_feeding(self) -> None:
         """Return to buffering received data for the read methods."""
