@@ -1,8 +1,9 @@
-"""The HTTP/1.1 parser on httptools (llhttp): `PyParser` with the head validated in C.
+"""The HTTP/1.1 parser on httptools (llhttp): `PyParser` with request heads validated in C.
 
 `HtParser` behaves exactly like `PyParser` (same events, same `ParseError`
 statuses; both run one test suite), and shares its code for everything but
-the validation of a message head:
+the validation of a request head (response heads are PyParser's: see
+`HtParser`):
 
 - The head is found and bounded by the shared code (limits, leading empty
   lines, EOF), then handed whole to llhttp, which checks the grammar of the
@@ -41,18 +42,15 @@ from httptools import (  # type: ignore[import-untyped,unused-ignore]
     HttpParserError,
     HttpParserUpgrade,
     HttpRequestParser,
-    HttpResponseParser,
 )
 
-from ._events import Headers, Limits, RequestHead, ResponseHead
+from ._events import Headers, Limits, RequestHead
 from ._pyparser import (
     _REQUEST_LINE,
-    _STATUS_LINE,
     _TOKEN,
     _VERSIONS,
     PyParser,
     _check_request_line,
-    _check_status_line,
 )
 
 __all__ = ["HtParser"]
@@ -87,17 +85,15 @@ _MUST_REJECT: Final = [
 
 def _llhttp_is_strict_enough() -> bool:
     for line in _MUST_REJECT:
-        for parser_class, start in (
-            (HttpRequestParser, b"GET / HTTP/1.1\r\n"),
-            (HttpResponseParser, b"HTTP/1.1 204 No Content\r\n"),
-        ):
-            try:
-                parser_class(types.SimpleNamespace()).feed_data(start + line + b"\r\n")
-            except HttpParserError:
-                continue
-            except HttpParserUpgrade:
-                pass
-            return False
+        try:
+            HttpRequestParser(types.SimpleNamespace()).feed_data(
+                b"GET / HTTP/1.1\r\n" + line + b"\r\n"
+            )
+        except HttpParserError:
+            continue
+        except HttpParserUpgrade:
+            pass
+        return False
     return True
 
 
@@ -106,15 +102,24 @@ if not _llhttp_is_strict_enough():
 
 
 class HtParser(PyParser):
-    """A sans-I/O HTTP/1.1 parser whose heads are validated by llhttp.
+    """A sans-I/O HTTP/1.1 parser whose request heads are validated by llhttp.
 
     Same interface and behaviour as `PyParser` (see `ParserProtocol`).
+
+    Response heads (the client side) are `PyParser`'s: llhttp saves nothing
+    there.  A response almost always has a body, after which llhttp expects
+    that body, so it would be made afresh for every response; measured with
+    nginx's head of a 1 KiB file (9 fields), head, body and end of message
+    cost 10.0 us in pure Python against 11.6 us with llhttp.
     """
 
     __slots__ = ("_completed", "_llhttp", "_llhttp_callbacks")
 
     def __init__(self, client: bool, limits: Limits | None = None) -> None:
         super().__init__(client, limits)
+        self._llhttp: HttpRequestParser | None = None
+        if client:
+            return  # responses are parsed by PyParser's code (see the class)
         # llhttp reports a complete message through this list (a C-level
         # callback: no Python frame per message).
         self._completed: list[bool] = []
@@ -123,32 +128,6 @@ class HtParser(PyParser):
         )
         # Reused while each head it was fed was a whole message that keeps
         # the connection open (llhttp is then back at a message start).
-        self._llhttp: HttpRequestParser | HttpResponseParser | None = None
-
-    def _feed_llhttp(self, head: bytearray) -> bool:
-        """Whether llhttp accepts ``head`` (a complete head, fed alone)."""
-        llhttp = self._llhttp
-        if llhttp is None:
-            if self._client:
-                llhttp = HttpResponseParser(self._llhttp_callbacks)
-            else:
-                llhttp = HttpRequestParser(self._llhttp_callbacks)
-            self._llhttp = llhttp
-        try:
-            llhttp.feed_data(head)
-        except HttpParserUpgrade:
-            accepted, reusable = True, False  # CONNECT or Upgrade: llhttp stops there
-        except HttpParserError:
-            accepted = reusable = False
-        else:
-            accepted = True
-            # Otherwise it now expects a body: start afresh next time.
-            reusable = bool(self._completed)
-        if self._completed:
-            self._completed.clear()
-        if not reusable:
-            self._llhttp = None
-        return accepted
 
     def _parse_request(self, head: bytearray) -> RequestHead:
         # The server's hot path: `_feed_llhttp` and `_fields` written inline.
@@ -187,32 +166,3 @@ class HtParser(PyParser):
         if not result.keep_alive or result.upgrade:
             self._llhttp = None
         return result
-
-    def _parse_response(self, head: bytearray) -> ResponseHead:
-        if not self._feed_llhttp(head):
-            return PyParser._parse_response(self, head)
-        text = head.decode("latin-1")
-        nl = text.find("\r\n")
-        match = _STATUS_LINE.fullmatch(text, 0, nl)
-        if match is None or nl > self.limits.max_start_line:
-            return PyParser._parse_response(self, head)
-        version, code, reason = match.groups()
-        _check_status_line(version, code)
-        fields = self._fields(text, nl)
-        if fields is None:
-            return PyParser._parse_response(self, head)
-        result = self._response_head(version, int(code), reason or "", fields)
-        if not result.keep_alive or result.upgrade or result.has_body:
-            self._llhttp = None
-        return result
-
-    @staticmethod
-    def _fields(text: str, nl: int) -> Headers | None:
-        """Split the field lines llhttp accepted; None if one is not covered."""
-        end = len(text) - 2
-        fields: Headers = _FIELD_LINE.findall(text, nl + 1, end)
-        if len(fields) != text.count("\n", nl + 1, end) - 1:
-            return None
-        if " \r" in text or "\t\r" in text:
-            fields = [(name, value.rstrip(" \t")) for name, value in fields]
-        return fields
