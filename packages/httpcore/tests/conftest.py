@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
+import pathlib
 import ssl
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -55,3 +57,7 @@ def client_ssl_context(tls_ca: trustme.CA) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     tls_ca.configure_trust(context)
     return context
+
+
+# The test modules share scripted peers (httpcore_peers.py, beside this file).
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
