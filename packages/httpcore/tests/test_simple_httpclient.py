@@ -1,6 +1,8 @@
 """Behavioural tests of squall.simple_httpclient over loopback.
 
-The peers are scripted servers on the test's own event loop (asyncio
+What every client implementation must do is in test_httpclient_behaviour.py
+(which runs over this client too); this file tests what is particular to
+the simple client and its pool.  The peers (httpcore_peers.py) are scripted servers on the test's own event loop (asyncio
 streams): an origin whose handler sees each parsed request and writes any
 bytes it likes (so malformed, truncated and reset responses are exact), and
 a forward proxy (absolute-form requests and CONNECT tunnels).  The origin
@@ -127,63 +129,6 @@ def harness(io_loop: IOLoop) -> Iterator[Harness]:
 # ---------------------------------------------------------------------------
 
 
-def test_get(io_loop: IOLoop, harness: Harness) -> None:
-    async def f() -> None:
-        server = await harness.server(answer(response(200, b"hello", {"X-A": "1"})))
-        client = harness.client()
-        result = await fetch(client, server.url("/path?q=1"))
-        assert result.code == 200
-        assert result.reason == "OK"
-        assert result.body == b"hello"
-        assert result.buffer is not None
-        assert result.buffer.getvalue() == b"hello"
-        assert result.headers["X-A"] == "1"
-        assert result.effective_url == server.url("/path?q=1")
-        assert result.error is None
-        assert result.request_time is not None
-        assert result.request_time >= 0
-        assert result.start_time is not None
-        assert {"queue", "connect", "total"} <= set(result.time_info)
-        request = server.requests[0]
-        assert (request.method, request.target, request.version) == (
-            "GET",
-            "/path?q=1",
-            "HTTP/1.1",
-        )
-        assert request.headers["host"] == f"127.0.0.1:{server.port}"
-        assert request.headers["user-agent"].startswith("squall")
-        assert request.headers["accept-encoding"] == "gzip, deflate"
-        assert "connection" not in request.headers  # HTTP/1.1 keeps it alive by default
-
-    run(io_loop, f)
-
-
-def test_request_options_on_the_wire(io_loop: IOLoop, harness: Harness) -> None:
-    async def f() -> None:
-        server = await harness.server(answer(echo))
-        client = harness.client()
-        await fetch(
-            client,
-            server.url("/caf\u00e9 x?a=\u00e9#fragment"),
-            user_agent="Agent/2",
-            headers={"X-Custom": "v", "Accept-Encoding": "identity"},
-            if_modified_since=0,
-        )
-        request = server.requests[0]
-        assert request.target == "/caf%C3%A9%20x?a=%C3%A9"
-        assert request.headers["user-agent"] == "Agent/2"
-        assert request.headers["x-custom"] == "v"
-        assert request.headers["accept-encoding"] == "identity"
-        assert request.headers["if-modified-since"] == "Thu, 01 Jan 1970 00:00:00 GMT"
-        await fetch(
-            client, server.url("/"), decompress_response=False, headers={"Host": "h.example"}
-        )
-        assert "accept-encoding" not in server.requests[1].headers
-        assert server.requests[1].headers["host"] == "h.example"
-
-    run(io_loop, f)
-
-
 def test_post_put_patch_bodies(io_loop: IOLoop, harness: Harness) -> None:
     async def f() -> None:
         server = await harness.server(answer(echo))
@@ -243,21 +188,6 @@ def test_nonstandard_methods_allowed(io_loop: IOLoop, harness: Harness) -> None:
             ("DELETE", b"x"),
             ("POST", b""),
         ]
-
-    run(io_loop, f)
-
-
-def test_error_status_and_raise_error(io_loop: IOLoop, harness: Harness) -> None:
-    async def f() -> None:
-        server = await harness.server(answer(response(404, b"missing")))
-        client = harness.client()
-        error = await fetch_error(client, server.url("/"))
-        assert error.code == 404
-        assert error.response is not None
-        assert error.response.body == b"missing"
-        result = await fetch(client, server.url("/"), raise_error=False)
-        assert result.code == 404
-        assert isinstance(result.error, HTTPClientError)
 
     run(io_loop, f)
 
@@ -696,21 +626,6 @@ def test_connect_timeout(io_loop: IOLoop, harness: Harness) -> None:
     run(io_loop, f)
 
 
-def test_queue_timeout(io_loop: IOLoop, harness: Harness) -> None:
-    async def f() -> None:
-        server = await harness.server(never_answer)
-        client = harness.client(max_clients=1)
-        first = client.fetch(server.url(), request_timeout=5, raise_error=False)
-        error = await fetch_error(client, server.url(), connect_timeout=0.1, request_timeout=5)
-        assert isinstance(error, HTTPTimeoutError)
-        assert "queue" in str(error)
-        client.close()
-        closed = await asyncio.wait_for(first, 10)
-        assert isinstance(closed.error, HTTPStreamClosedError)
-
-    run(io_loop, f)
-
-
 def test_close_fails_active_and_queued_fetches(io_loop: IOLoop, harness: Harness) -> None:
     async def f() -> None:
         server = await harness.server(never_answer)
@@ -879,44 +794,6 @@ def test_unknown_coding_left_alone(io_loop: IOLoop, harness: Harness) -> None:
     run(io_loop, f)
 
 
-def test_streaming_and_header_callbacks(io_loop: IOLoop, harness: Harness) -> None:
-    async def f() -> None:
-        payload = b"z" * 200_000
-        server = await harness.server(answer(response(200, payload, {"X-Y": "1"})))
-        client = harness.client()
-        chunks: list[bytes] = []
-        lines: list[str] = []
-        result = await fetch(
-            client, server.url(), streaming_callback=chunks.append, header_callback=lines.append
-        )
-        assert b"".join(chunks) == payload
-        assert len(chunks) > 1
-        assert result.body == b""
-        assert lines[0] == "HTTP/1.1 200 OK\r\n"
-        assert "X-Y: 1\r\n" in lines
-        assert lines[-1] == "\r\n"
-        assert len(result.headers) == 0  # documented: empty with a header_callback
-
-    run(io_loop, f)
-
-
-def test_callback_exceptions_fail_the_request(io_loop: IOLoop, harness: Harness) -> None:
-    def broken(chunk: bytes) -> None:
-        raise RuntimeError("callback bug")
-
-    async def f() -> None:
-        server = await harness.server(answer(response(200, b"data")))
-        client = harness.client()
-        with pytest.raises(RuntimeError, match="callback bug"):
-            await fetch(client, server.url(), streaming_callback=broken)
-        result = await fetch(client, server.url(), streaming_callback=broken, raise_error=False)
-        assert result.code == 599
-        assert isinstance(result.error, RuntimeError)
-        assert (await fetch(client, server.url())).body == b"data"
-
-    run(io_loop, f)
-
-
 def test_callback_exceptions_on_a_reused_connection(io_loop: IOLoop, harness: Harness) -> None:
     # A fetch on a pooled connection runs without a Task (`_Fetch._start_fast`):
     # its failures are reported the same way.
@@ -988,23 +865,6 @@ def test_body_producer_failure(io_loop: IOLoop, harness: Harness) -> None:
         with pytest.raises(RuntimeError, match="producer bug"):
             await fetch(client, server.url(), method="POST", body_producer=producer)
         assert (await fetch(client, server.url())).code == 200
-
-    run(io_loop, f)
-
-
-def test_expect_100_continue(io_loop: IOLoop, harness: Harness) -> None:
-    async def f() -> None:
-        server = await harness.server(answer(echo))
-        client = harness.client()
-        result = await fetch(
-            client, server.url(), method="POST", body=b"after continue", expect_100_continue=True
-        )
-        assert result.body.endswith(b"after continue")
-        request = server.requests[0]
-        assert request.headers["expect"] == "100-continue"
-        assert request.body == b"after continue"
-        await fetch(client, server.url())
-        assert server.connections == 1
 
     run(io_loop, f)
 
