@@ -57,6 +57,10 @@ CONTINUE_WAIT = 1.0
 Decide = Callable[[int, HTTPHeaders], object]
 
 
+#: `Exchange.headers` before a final response's head (never modified).
+_NO_HEADERS = HTTPHeaders()
+
+
 class _PooledHTTP1Connection(HTTP1Connection):
     """The client side of `HTTP1Connection`, receiving through the pooled connection's sink.
 
@@ -113,7 +117,7 @@ class Exchange(HTTPMessageDelegate):
         self.loop = asyncio.get_running_loop()
         self.code = 0
         self.reason = ""
-        self.headers = HTTPHeaders()
+        self.headers = _NO_HEADERS  # until the final response's head
         self.action: object = None
         self.first_byte: float | None = None
         self._chunks: list[bytes] = []

@@ -70,7 +70,9 @@ def validate(request: HTTPRequest) -> None:
     :raises ValueError: naming what is wrong.
     """
     method = request.method
-    if not isinstance(method, str) or _TOKEN.fullmatch(method) is None:
+    if not isinstance(method, str) or (
+        method not in SUPPORTED_METHODS and _TOKEN.fullmatch(method) is None
+    ):
         raise ValueError(f"invalid HTTP method {method!r}")
     if not request.allow_nonstandard_methods:
         if method not in SUPPORTED_METHODS:
@@ -191,8 +193,12 @@ def default_user_agent() -> str:
     return f"squall/{version}"
 
 
+@functools.lru_cache(maxsize=512)
 def url_credentials(url: str) -> tuple[str, str] | None:
-    """The user name and password given in `url` (``http://user:pw@host/``), if any."""
+    """The user name and password given in `url` (``http://user:pw@host/``), if any.
+
+    Cached, as `_parse_url`: clients fetch the same URLs again.
+    """
     parts = urllib.parse.urlsplit(url)
     if parts.username is None:
         return None
