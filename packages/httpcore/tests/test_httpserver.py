@@ -328,6 +328,70 @@ def test_request_attributes(io_loop: IOLoop) -> None:
     run(io_loop, main)
 
 
+def test_bodiless_request_is_the_request_init_would_make(io_loop: IOLoop) -> None:
+    # A GET is served without the callback adapter (a fast path): its
+    # request has exactly the attributes HTTPServerRequest() gives it.
+    seen: list[HTTPServerRequest] = []
+
+    def handler(request: HTTPServerRequest) -> None:
+        seen.append(request)
+        respond(request, b"ok")
+
+    async def main() -> None:
+        async with serving(handler) as served:
+            client = await RawClient.connect(served.port)
+            await client.send(b"GET /a?b=1 HTTP/1.1\r\nHost: example.com\r\nX-A: 1\r\n\r\n")
+            assert (await client.read_response()).status == 200
+            await client.send(b"GET /c HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            assert (await client.read_response()).status == 200
+        for request in seen:
+            assert request.connection is not None
+            expected = HTTPServerRequest(
+                connection=request.connection,
+                start_line=RequestStartLine(request.method, request.uri, request.version),
+                headers=request.headers,
+                server_connection=request.server_connection,
+            )
+            got = vars(request)
+            wanted = vars(expected)
+            assert got.keys() == wanted.keys()
+            for name in wanted:
+                if name != "_start_time":
+                    assert got[name] == wanted[name], name
+        assert seen[0].host == "example.com"
+        assert seen[0].query_arguments == {"b": [b"1"]}
+        assert seen[1].host == "127.0.0.1"
+        assert seen[1].version == "HTTP/1.0"
+
+    run(io_loop, main)
+
+
+def test_subclass_start_request_sees_every_request(io_loop: IOLoop) -> None:
+    # A subclass's own start_request is not bypassed for bodiless requests.
+    started: list[object] = []
+
+    class Server(HTTPServer):
+        def start_request(self, server_conn: object, request_conn: HTTPConnection) -> Any:
+            started.append(request_conn)
+            return super().start_request(server_conn, request_conn)
+
+    async def main() -> None:
+        server = Server(echo)
+        sockets = bind_sockets(0, "127.0.0.1")
+        server.add_sockets(sockets)
+        try:
+            client = await RawClient.connect(sockets[0].getsockname()[1])
+            await client.send(b"GET /x HTTP/1.1\r\n\r\n")
+            response = await client.read_response()
+            assert response.body == b"GET /x "
+        finally:
+            server.stop()
+            await server.close_all_connections()
+        assert len(started) == 1
+
+    run(io_loop, main)
+
+
 def test_multipart_upload_with_curl(io_loop: IOLoop, tmp_path: Any) -> None:
     seen: list[HTTPServerRequest] = []
     upload = tmp_path / "hello.txt"

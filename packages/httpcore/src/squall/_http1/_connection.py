@@ -296,6 +296,21 @@ class HTTP1Connection(HTTPConnection):
                 self._fail_input(ParseError("Unexpected message head"))
                 return
 
+    def _dispatch(self, event: object) -> None:
+        """Dispatch one event pulled by someone else as `_pump` would (not on the hot path)."""
+        kind = type(event)
+        if kind is Body:
+            self._on_body(event.data)  # type: ignore[attr-defined]
+        elif kind is EndOfMessage:
+            self._on_end_of_message()
+        elif kind is ResponseHead:
+            self._on_response_head(event)  # type: ignore[arg-type]
+        elif event is EOF:
+            self._reading = False
+            self._on_eof_between_messages()
+        else:
+            self._fail_input(ParseError("Unexpected message head"))
+
     def _on_body(self, data: bytes) -> None:
         self._body_bytes += len(data)
         if self._body_bytes > self._max_body_size:

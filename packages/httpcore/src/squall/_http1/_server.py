@@ -261,6 +261,24 @@ class HTTPServer(TCPServer, Configurable, HTTPServerConnectionDelegate):
             delegate = ProxyAdapter(delegate, request_conn)
         return delegate
 
+    def _plain_callback(
+        self,
+    ) -> tuple[_RequestCallback, Callable[[object, HTTPServerRequest], None]] | None:
+        """The request callback and its result's watcher, when `start_request` serves it plainly.
+
+        What `HTTP1ServerConnection` uses to serve a request without a body
+        without the `_CallableAdapter` round trip (the same calls, in the
+        same order); None when `start_request` would do more (a delegate,
+        ``xheaders``, a subclass's own ``start_request``).
+        """
+        if (
+            self._delegate_start_request is not None
+            or self.xheaders
+            or type(self).start_request is not HTTPServer.start_request
+        ):
+            return None
+        return self.request_callback, _watch  # type: ignore[return-value]
+
     def on_close(self, server_conn: object) -> None:
         if isinstance(server_conn, HTTP1ServerConnection):
             self._connections.discard(server_conn)

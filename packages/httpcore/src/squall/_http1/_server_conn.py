@@ -35,14 +35,16 @@ from typing import Any
 import squall._http1 as _http1_pkg
 from squall._http1._connection import _IDLE, HTTP1Connection, parser_limits
 from squall._http1._deadline import Deadline
-from squall._http1._events import ParseError, ParserProtocol, RequestHead
+from squall._http1._events import EndOfMessage, ParseError, ParserProtocol, RequestHead
 from squall._http1._params import HTTP1ConnectionParameters
 from squall._http1._writer import error_response
-from squall.httputil import HTTPServerConnectionDelegate
+from squall.httputil import HTTPHeaders, HTTPServerConnectionDelegate, HTTPServerRequest
 from squall.iostream import IOStream, StreamClosedError
 from squall.log import app_log, gen_log
 
 __all__ = ["HTTP1ServerConnection"]
+
+_new_object = object.__new__
 
 #: Unparsed data a connection holds while the application is busy before it
 #: stops reading (at least ``chunk_size``): enough for a burst of pipelined
@@ -117,6 +119,25 @@ class HTTP1ServerConnection:
         self._idle_timeout = idle if idle is not None else params.header_timeout
         self._pause_at = max(params.chunk_size, _PAUSE_AT)
         self._deadline = Deadline(self._loop, self._on_timeout)
+        # The state every request's HTTP1Connection starts with (what its
+        # __init__ and _serve_request would set), copied in one call.
+        self._conn_state: dict[str, object] = {
+            "is_client": False,
+            "stream": stream,
+            "params": params,
+            "context": self.context,
+            "no_keep_alive": params.no_keep_alive,
+            "_max_body_size": params.max_body_size or stream.max_buffer_size,
+            "_body_timeout": params.body_timeout,
+            "_server": self,
+            "_parser": self._parser,
+        }
+        # HTTPServer with a plain callback: bodiless requests skip the
+        # delegate round trip (see _serve_plain).
+        plain = getattr(delegate, "_plain_callback", None)
+        self._plain: tuple[Callable[[HTTPServerRequest], object], Callable[..., None]] | None = (
+            plain() if plain is not None and not params.decompress else None
+        )
         if self._idle_timeout is not None:
             self._deadline.set_in(self._idle_timeout)
         stream.set_close_callback(self._on_stream_close)
@@ -205,8 +226,15 @@ class HTTP1ServerConnection:
         if self._head_started:
             self._head_started = False
         self._deadline.at = None
-        conn = HTTP1Connection(self.stream, False, self.params, self.context)
+        # HTTP1Connection(self.stream, False, self.params, self.context),
+        # without running __init__'s Python code per request.
+        conn: HTTP1Connection = _new_object(HTTP1Connection)
+        conn.__dict__.update(self._conn_state)
         self._conn = conn
+        plain = self._plain
+        if plain is not None and not head.content_length and not head.chunked:
+            self._serve_plain(conn, head, plain[0], plain[1])
+            return
         try:
             delegate = self._delegate.start_request(self, conn)
         except Exception:
@@ -214,6 +242,62 @@ class HTTP1ServerConnection:
             self.close()
             return
         conn._serve_request(self, delegate, head)
+
+    def _serve_plain(
+        self,
+        conn: HTTP1Connection,
+        head: RequestHead,
+        callback: Callable[[HTTPServerRequest], object],
+        watch: Callable[..., None],
+    ) -> None:
+        """Serve a request without a body with HTTPServer's plain `callback`.
+
+        What ``HTTPServer.start_request``'s adapter and `HTTP1Connection`
+        would do (build the request at its head, call `callback` at the end
+        of the message, which for a bodiless request comes at once), in one
+        call instead of seven.
+        """
+        conn._request_head = head
+        conn._head_delivered = True
+        try:
+            request = HTTPServerRequest._for_server(
+                conn,
+                head.method,
+                head.target,
+                head.version,
+                HTTPHeaders._from_pairs(head.headers),
+                self,
+            )
+        except Exception as exc:
+            conn._delegate_failed(exc)
+            return
+        try:
+            event = self._parser.next_event()
+        except ParseError as exc:
+            conn._fail_input(exc)
+            return
+        if type(event) is not EndOfMessage:  # pragma: no cover - not what the parsers do
+            # Not the end of the message after all: the general path.
+            delegate = self._delegate.start_request(self, conn)
+            delegate.request = request  # type: ignore[attr-defined]
+            conn._delegate = delegate
+            conn._reading = True
+            if event is not None:
+                conn._dispatch(event)
+            if conn._reading:
+                conn._pump()
+            return
+        conn._read_finished = True
+        try:
+            result = callback(request)
+        except Exception as exc:
+            conn._delegate_failed(exc)
+            return
+        if result is not None:
+            watch(result, request)
+        if conn._write_flushed and not conn._done:
+            conn._done = True
+            self._request_done(conn)
 
     def _run(self, function: Callable[..., None], *args: Any) -> None:
         """Run `function` (a step of the current request) inside the request loop."""

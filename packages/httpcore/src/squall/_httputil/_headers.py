@@ -154,25 +154,24 @@ class HTTPHeaders(MutableMapping[str, str]):
     _last_key: str | None
 
     def __init__(self, *args: Any, **kwargs: str) -> None:
-        self._dict = {}
         self._lists = {}
         self._last_key = None
+        if args and type(args[0]) is dict and not kwargs and len(args) == 1:
+            # The common case (a response's first headers): no per-item call
+            # (and no ABC isinstance check) for names already normalized once.
+            cache = _normalized
+            joined: dict[str, str] = {}
+            for name, value in args[0].items():
+                joined[cache[name] if name in cache else _normalize_name(name)] = value
+            self._dict = joined
+            return
+        self._dict = {}
         if not (args or kwargs):
             return
         if len(args) == 1 and not kwargs:
             arg = args[0]
             if isinstance(arg, HTTPHeaders):
                 self._copy_from(arg)
-                return
-            if type(arg) is dict:
-                # The common case (a response's first headers): no per-item call.
-                joined = self._dict
-                for name, value in arg.items():
-                    try:
-                        norm = _normalized[name]
-                    except KeyError:
-                        norm = _normalize_name(name)
-                    joined[norm] = value
                 return
         self.update(*args, **kwargs)
 

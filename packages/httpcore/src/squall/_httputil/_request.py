@@ -20,6 +20,8 @@ from squall._httputil._headers import HTTPHeaders
 from squall._httputil._lines import RequestStartLine, split_host_and_port
 from squall.escape import parse_qs_bytes
 
+_new_object = object.__new__
+
 if TYPE_CHECKING:
     from asyncio import Future
 
@@ -191,6 +193,50 @@ class HTTPServerRequest:
         self._arguments: dict[str, list[bytes]] | None = None
         self._cookies: http.cookies.SimpleCookie | None = None
         self._host_name: str | None = None
+
+    @classmethod
+    def _for_server(
+        cls,
+        connection: HTTPConnection,
+        method: str,
+        uri: str,
+        version: str,
+        headers: HTTPHeaders,
+        server_connection: object,
+    ) -> HTTPServerRequest:
+        """A received request without a body: what ``__init__`` makes of these arguments.
+
+        The HTTP/1 server's fast constructor (no keyword parsing, no
+        defaults to resolve); `connection` has a ``context`` with
+        ``remote_ip`` and ``protocol`` (or none at all).
+        """
+        self = _new_object(cls)
+        self.method = method
+        self.uri = uri
+        self.version = version
+        self.headers = headers
+        self.body = b""
+        try:
+            context = connection.context  # type: ignore[attr-defined]
+            remote_ip = context.remote_ip
+            protocol = context.protocol
+        except AttributeError:
+            remote_ip, protocol = cls._from_context(connection, None, None)
+        self.remote_ip = remote_ip
+        self.protocol = protocol or "http"
+        self.host = headers._dict.get("Host") or "127.0.0.1"
+        self.files = {}
+        self.connection = connection
+        self.server_connection = server_connection
+        self._start_time = time.time()
+        self._finish_time = None
+        self.path, _, self.query = uri.partition("?")
+        self.body_arguments = {}
+        self._query_arguments = None
+        self._arguments = None
+        self._cookies = None
+        self._host_name = None
+        return self
 
     @staticmethod
     def _from_context(
