@@ -544,3 +544,101 @@ def test_pool_close_and_disabled_pool() -> None:
     unpooled = connection()
     off.put(unpooled)
     assert unpooled.stream.is_closed
+
+
+# ---------------------------------------------------------------------------
+# The fetches' deadlines (one loop timer for all), over a fake loop
+# ---------------------------------------------------------------------------
+
+
+class FakeTimerLoop:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.timers: list[tuple[float, Callable[[], object], list[bool]]] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def call_at(self, when: float, callback: Callable[[], object]) -> Any:
+        cancelled = [False]
+        self.timers.append((when, callback, cancelled))
+
+        class Handle:
+            def cancel(self) -> None:
+                cancelled[0] = True
+
+        return Handle()
+
+    def pending(self) -> list[float]:
+        return sorted(when for when, _, cancelled in self.timers if not cancelled[0])
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        while True:
+            due = [t for t in self.timers if t[0] <= self.now and not t[2][0]]
+            if not due:
+                return
+            timer = min(due, key=lambda t: t[0])
+            self.timers.remove(timer)
+            timer[1]()
+
+
+class FakeFetch:
+    def __init__(self, deadlines: Any, log: list[str], name: str) -> None:
+        self.deadline_token: int | None = None
+        self.deadlines = deadlines
+        self.log = log
+        self.name = name
+        self.then: Callable[[], object] | None = None
+
+    def _on_timeout(self) -> None:
+        self.log.append(self.name)
+        if self.then is not None:
+            self.then()
+
+
+def test_deadlines_one_timer_in_order_and_removal() -> None:
+    from squall._httpclient._simple import _Deadlines
+
+    loop = FakeTimerLoop()
+    deadlines = _Deadlines(loop)  # type: ignore[arg-type]
+    log: list[str] = []
+    a, b, c, d = (FakeFetch(deadlines, log, name) for name in "abcd")
+    deadlines.add(a, 10)  # type: ignore[arg-type]
+    deadlines.add(b, 5)  # type: ignore[arg-type]
+    deadlines.add(c, 20)  # type: ignore[arg-type]
+    assert loop.pending() == [5]  # one live timer, at the earliest deadline
+    deadlines.remove(b)  # type: ignore[arg-type]
+    # c's timeout adds d (a fetch starting from a callback).
+    c.then = lambda: deadlines.add(d, 25)  # type: ignore[arg-type]
+    loop.advance(5)
+    assert log == []
+    loop.advance(5)
+    assert log == ["a"]
+    assert a.deadline_token is None
+    loop.advance(10)
+    assert log == ["a", "c"]
+    loop.advance(5)
+    assert log == ["a", "c", "d"]
+    assert loop.pending() == []
+    deadlines.close()
+
+
+def test_deadlines_drop_stale_entries() -> None:
+    from squall._httpclient._simple import _Deadlines
+
+    loop = FakeTimerLoop()
+    deadlines = _Deadlines(loop)  # type: ignore[arg-type]
+    log: list[str] = []
+    slow = FakeFetch(deadlines, log, "slow")
+    deadlines.add(slow, 1)  # type: ignore[arg-type]
+    for i in range(1000):
+        fast = FakeFetch(deadlines, log, str(i))
+        deadlines.add(fast, 2 + i)  # type: ignore[arg-type]
+        deadlines.remove(fast)  # type: ignore[arg-type]
+    # The slow fetch keeps its entry at the top: the stale ones behind it
+    # are compacted away rather than kept until it ends.
+    assert len(deadlines._heap) <= 2 * 1 + 64 + 1
+    loop.advance(2000)
+    assert log == ["slow"]
+    assert not deadlines._heap

@@ -20,7 +20,8 @@ How a fetch goes:
    pool; any failure closes it.  The callback gets an `HTTPResponse`:
    the response, or one with code 599 and the error.
 
-Timeouts: one timer per fetch.  ``connect_timeout`` bounds the time from
+Timeouts: one deadline per fetch, kept by the client (`_Deadlines`: one
+loop timer for all of them).  ``connect_timeout`` bounds the time from
 the start of the fetch (its queueing included) to a connected stream, and
 ``request_timeout`` the whole of each exchange (for the first, its queueing
 included).  When it fires, the fetch's Task is cancelled (or its
@@ -32,7 +33,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import heapq
 import io
+import itertools
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -156,6 +159,7 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
             max_clients if max_idle_connections is None else max_idle_connections,
             idle_timeout,
         )
+        self._deadlines = _Deadlines(self.io_loop.asyncio_loop)
         self._params = {
             streaming: HTTP1ConnectionParameters(
                 max_header_size=max_header_size, max_body_size=self._body_limit(streaming)
@@ -183,6 +187,7 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
         self._closing_tasks = [fetch.task for fetch in active if fetch.task is not None]
         self._closing_streams = self._pool.close()
         self._closing_streams += [fetch.stream for fetch in active if fetch.stream is not None]
+        self._deadlines.close()
         if self.own_resolver:
             self.resolver.close()
         self.tcp_client.close()
@@ -244,6 +249,80 @@ def _socket_open(stream: Any) -> bool:
         return False
 
 
+class _Deadlines:
+    """The fetches' deadlines, on one loop timer (due at the earliest).
+
+    A loop timer per fetch, armed and cancelled per request, costs a dozen
+    Python calls in asyncio (its handle, the heap's comparisons, the
+    cancellation); here a deadline is an entry in a heap of tuples compared
+    in C, and a cancelled one is left in place (its token no longer
+    matches), dropped when it reaches the top or when the stale entries
+    outnumber the live ones.
+    """
+
+    __slots__ = ("_heap", "_live", "_loop", "_timer", "_timer_at", "_tokens")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._heap: list[tuple[float, int, _Fetch]] = []
+        self._tokens = itertools.count()
+        self._live = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = float("inf")
+
+    def add(self, fetch: _Fetch, deadline: float) -> None:
+        """Call ``fetch._on_timeout()`` at `deadline` unless `remove` comes first."""
+        token = next(self._tokens)
+        fetch.deadline_token = token
+        heapq.heappush(self._heap, (deadline, token, fetch))
+        self._live += 1
+        if deadline < self._timer_at:
+            self._arm(deadline)
+
+    def remove(self, fetch: _Fetch) -> None:
+        """Forget `fetch`'s deadline (it has one)."""
+        fetch.deadline_token = None
+        self._live -= 1
+        heap = self._heap
+        while heap and heap[0][2].deadline_token != heap[0][1]:
+            heapq.heappop(heap)
+        if len(heap) > 2 * self._live + 64:
+            self._heap = heap = [entry for entry in heap if entry[2].deadline_token == entry[1]]
+            heapq.heapify(heap)
+
+    def _arm(self, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_at(when, self._expire)
+        self._timer_at = when
+
+    def _expire(self) -> None:
+        self._timer = None
+        self._timer_at = float("inf")
+        now = self._loop.time()
+        # self._heap, not a local: a timeout's callbacks may add and remove
+        # deadlines (and `remove` may replace the list).
+        while self._heap:
+            deadline, token, fetch = self._heap[0]
+            if fetch.deadline_token != token:
+                heapq.heappop(self._heap)
+            elif deadline > now:
+                if deadline < self._timer_at:
+                    self._arm(deadline)
+                return
+            else:
+                heapq.heappop(self._heap)
+                fetch.deadline_token = None
+                self._live -= 1
+                fetch._on_timeout()
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = float("inf")
+
+
 class _Challenge(NamedTuple):
     """A 401 or 407 with a Digest challenge this fetch will answer."""
 
@@ -273,7 +352,8 @@ class _Fetch:
         self.loop = client.io_loop.asyncio_loop
         self.enqueued = self.loop.time()
         self.start_wall = time.time()
-        self.timer: asyncio.TimerHandle | None = None  # queue timeout, then the deadline
+        self.timer: asyncio.TimerHandle | None = None  # the queue timeout
+        self.deadline_token: int | None = None  # see _Deadlines
         self.task: asyncio.Task[HTTPResponse] | None = None
         self.phase = "during request"
         self.cancel_reason: str | None = None
@@ -329,7 +409,6 @@ class _Fetch:
             self._cancel_fast()
 
     def _on_timeout(self) -> None:
-        self.timer = None
         if self.cancel_reason is None and (self.task is not None or self._exchange is not None):
             self.cancel_reason = f"Timeout {self.phase}"
             if self.task is not None:
@@ -338,11 +417,11 @@ class _Fetch:
                 self._cancel_fast()
 
     def _arm(self, deadline: float | None) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        deadlines = self.client._deadlines
+        if self.deadline_token is not None:
+            deadlines.remove(self)
         if deadline is not None:
-            self.timer = self.loop.call_at(deadline, self._on_timeout)
+            deadlines.add(self, deadline)
 
     def _done(self, task: asyncio.Task[HTTPResponse]) -> None:
         """The Task ended: report its response (a done callback, so that even
