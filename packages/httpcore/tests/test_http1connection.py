@@ -800,3 +800,59 @@ def test_deprecated_warnings_are_not_emitted_on_the_main_paths(io_loop: IOLoop) 
             await recv_until(peer, b"\r\n\r\n")
 
     run(io_loop, main)
+
+
+# ---------------------------------------------------------------------------
+# Serializing header fields (squall._http1._writer)
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["a\r\nX-Injected: 1", "a\rb", "a\nb", "a\0b", "\r\n"],
+)
+def test_serialize_fields_rejects_unsafe_values_of_known_names(value: str) -> None:
+    from squall._http1._writer import serialize_fields
+
+    # The name is seen (and remembered as valid) first: the value is still checked.
+    good = HTTPHeaders({"X-Known": "fine", "Content-Length": "3"})
+    assert serialize_fields(good, False) == (
+        "X-Known: fine\r\nContent-Length: 3\r\n",
+        "3",
+        None,
+        None,
+    )
+    assert serialize_fields(good, False)[0] == "X-Known: fine\r\nContent-Length: 3\r\n"
+    with pytest.raises(HTTPOutputError):
+        serialize_fields(HTTPHeaders({"X-Known": value}), False)
+
+
+@pytest.mark.parametrize("name", ["Bad Name", "Bad:Name", "Bad\r\nName", ""])
+def test_serialize_fields_rejects_invalid_names(name: str) -> None:
+    from squall._http1._writer import serialize_fields
+
+    headers = HTTPHeaders()
+    headers._dict[name] = "v"  # as a subclass or direct manipulation could
+    with pytest.raises(HTTPOutputError):
+        serialize_fields(headers, False)
+    with pytest.raises(HTTPOutputError):
+        serialize_fields(headers, False)  # not remembered as valid
+
+
+def test_serialize_fields_forms() -> None:
+    from squall._http1._writer import serialize_fields
+
+    assert serialize_fields(HTTPHeaders(), False) == ("", None, None, None)
+    repeated = HTTPHeaders()
+    repeated.add("Set-Cookie", "a=1")
+    repeated.add("Set-Cookie", "b=2")
+    assert serialize_fields(repeated, False)[0] == "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n"
+    framed = HTTPHeaders({"Content-Length": "0", "Connection": "close", "X-A": "1"})
+    expected = ("Connection: close\r\nX-A: 1\r\n", None, None, "close")
+    assert serialize_fields(framed, True) == expected
+    numeric = HTTPHeaders()
+    numeric._dict["Content-Length"] = 5  # type: ignore[assignment]
+    assert serialize_fields(numeric, False) == ("Content-Length: 5\r\n", 5, None, None)
+    assert serialize_fields({"content-type": "text/plain"}, False)[0] == (
+        "Content-Type: text/plain\r\n"
+    )

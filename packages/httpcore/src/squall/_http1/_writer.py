@@ -84,12 +84,38 @@ def serialize_fields(headers: Mapping[str, str] | HTTPHeaders, skip_framing: boo
     pairs: Iterable[tuple[str, str]]
     if type(headers) is HTTPHeaders or isinstance(headers, HTTPHeaders):
         joined: Mapping[str, str] = headers._dict
+        if not headers._lists and not (
+            skip_framing and ("Content-Length" in joined or "Transfer-Encoding" in joined)
+        ):
+            # The common case: no repeated field, so the dict is the field
+            # list; joined in C, checked with a set test (names seen
+            # before) and three string scans (values: no CR, LF or NUL).
+            try:
+                block = "\r\n".join(map(": ".join, joined.items()))
+            except TypeError:  # a value that is not a str
+                block = None
+            if block is not None:
+                count = len(joined)
+                if count:
+                    block += "\r\n"
+                if (
+                    _valid_names.issuperset(joined)
+                    and block.count("\n") == count
+                    and block.count("\r") == count
+                    and "\0" not in block
+                ):
+                    # (`in` then [] rather than .get(): no call, as this runs per response.)
+                    return (
+                        block,
+                        joined["Content-Length"] if "Content-Length" in joined else None,  # noqa: SIM401
+                        joined["Transfer-Encoding"] if "Transfer-Encoding" in joined else None,  # noqa: SIM401
+                        joined["Connection"] if "Connection" in joined else None,  # noqa: SIM401
+                    )
         # Most headers have no repeated field: the dict is the field list.
         pairs = headers.get_all() if headers._lists else joined.items()
     else:
         joined = {_canonical(name): value for name, value in headers.items()}
         pairs = joined.items()
-    # (`in` then [] rather than .get(): no call, as this runs per response.)
     content_length = joined["Content-Length"] if "Content-Length" in joined else None  # noqa: SIM401
     transfer_encoding = (
         joined["Transfer-Encoding"] if "Transfer-Encoding" in joined else None  # noqa: SIM401
@@ -108,8 +134,21 @@ def serialize_fields(headers: Mapping[str, str] | HTTPHeaders, skip_framing: boo
     # lines must also be the number of fields.
     if _FIELD_LINES.fullmatch(block) is None or block.count("\n") != len(lines):
         _raise_bad_field(lines)
+    _remember_names(joined)
     connection = joined["Connection"] if "Connection" in joined else None  # noqa: SIM401
     return block, content_length, transfer_encoding, connection
+
+
+#: Header names already checked to be tokens (bounded: emptied when full).
+_valid_names: set[str] = set()
+_VALID_NAMES_KEPT = 1000
+
+
+def _remember_names(joined: Mapping[str, str]) -> None:
+    """Remember the names of `joined`, all just checked to be tokens."""
+    if len(_valid_names) >= _VALID_NAMES_KEPT:
+        _valid_names.clear()
+    _valid_names.update(joined)
 
 
 def _canonical(name: str) -> str:
