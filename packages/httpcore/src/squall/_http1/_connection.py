@@ -205,7 +205,11 @@ class HTTP1Connection(HTTPConnection):
         self._body_timeout = params.body_timeout
         if is_client:
             self._loop = stream.io_loop.asyncio_loop
-            self._parser = _http1_pkg.Parser(client=True, limits=parser_limits(params))
+            self._parser = self._client_parser()
+
+    def _client_parser(self) -> ParserProtocol:
+        """The client side's parser: a new one (a subclass may reuse one per stream)."""
+        return _http1_pkg.Parser(client=True, limits=parser_limits(self.params))
 
     # ------------------------------------------------------------------
     # Reading: the server side (driven by HTTP1ServerConnection)

@@ -23,6 +23,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
+from squall._http1 import ParserProtocol
 from squall._http1._decompress import BodyTooLargeError as ConnectionBodyTooLargeError
 from squall._httpclient._decode import (
     BodyTooLargeError,
@@ -69,7 +70,22 @@ class _PooledHTTP1Connection(HTTP1Connection):
     protocol at the start and the end of every response.
     """
 
-    _pooled: PooledConnection
+    def __init__(self, connection: PooledConnection, params: HTTP1ConnectionParameters) -> None:
+        self._pooled = connection
+        super().__init__(connection.stream, True, params)
+
+    def _client_parser(self) -> ParserProtocol:
+        # One parser per connection: after a response it is at the end of a
+        # message with nothing buffered (what followed went back to the
+        # stream, which closes on it), so it can read the next response.
+        pooled = self._pooled
+        parser: ParserProtocol | None = pooled.parser
+        if parser is None or pooled.parser_params is not self.params:
+            parser = pooled.parser = super()._client_parser()
+            pooled.parser_params = self.params
+        else:
+            parser.start_next_message()
+        return parser
 
     def _start_receiving(self) -> None:
         self._pooled.feed(self._on_client_data)
@@ -167,8 +183,7 @@ class Exchange(HTTPMessageDelegate):
         :raises ValueError: if the request cannot be written (bad header).
         """
         request = self.request
-        h1 = self._h1 = _PooledHTTP1Connection(self.connection.stream, True, self.params)
-        h1._pooled = self.connection
+        h1 = self._h1 = _PooledHTTP1Connection(self.connection, self.params)
         start_line = RequestStartLine(request.method, self.route.target, "HTTP/1.1")
         body = request.body
         producer = request.body_producer

@@ -78,7 +78,7 @@ class PooledConnection:
     the transport's protocol is switched once, not twice per exchange.
     """
 
-    __slots__ = ("_feeding", "_target", "key", "requests", "stream")
+    __slots__ = ("_feeding", "_target", "key", "parser", "parser_params", "requests", "stream")
 
     def __init__(self, stream: Any, key: ConnectionKey) -> None:
         self.stream = stream
@@ -87,6 +87,10 @@ class PooledConnection:
         self.requests = 0
         self._target: Callable[[bytes], object] = self._unsolicited
         self._feeding = False
+        #: The HTTP/1 parser its exchanges share, made for `parser_params`
+        #: (see `squall._httpclient._exchange`).
+        self.parser: Any = None
+        self.parser_params: Any = None
 
     def __repr__(self) -> str:
         return f"<PooledConnection {self.key.scheme}://{self.key.host}:{self.key.port}>"
