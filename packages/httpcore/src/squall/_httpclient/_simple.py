@@ -209,7 +209,8 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
         validate(request)
         fetch = _Fetch(self, request, route(request), callback)
         if len(self.active) < self.max_clients:
-            self._start(fetch)
+            self.active.add(fetch)
+            fetch.start()
             return
         timeout = min(
             (t for t in (request.connect_timeout, request.request_timeout) if t), default=None
@@ -496,6 +497,8 @@ class _Fetch:
         return True
 
     def _decide_first(self, code: int, headers: HTTPHeaders) -> object:
+        if code < 300:
+            return None  # neither a redirect nor a challenge: the common case, without a call
         return self._decide(self.request, self.route, code, headers, set())
 
     def _cancel_fast(self) -> None:
