@@ -185,7 +185,7 @@ class Exchange(HTTPMessageDelegate):
         request = self.request
         h1 = self._h1 = _PooledHTTP1Connection(self.connection, self.params)
         start_line = RequestStartLine(request.method, self.route.target, "HTTP/1.1")
-        body = request.body
+        body = request._body
         producer = request.body_producer
         try:
             if "Expect" in self.send_headers:
@@ -366,7 +366,8 @@ class Exchange(HTTPMessageDelegate):
             return None  # consumed: its body is drained and dropped
         request = self.request
         if request.decompress_response:
-            codings = parse_codings(headers.get("Content-Encoding"))
+            coding = headers.get("Content-Encoding")
+            codings = parse_codings(coding) if coding else None
             if codings is not None:
                 self._decoder = ContentDecoder(codings, self.body_limit)
                 # As Tornado does: the body is no longer in that coding.

@@ -69,6 +69,7 @@ def validate(request: HTTPRequest) -> None:
 
     :raises ValueError: naming what is wrong.
     """
+    # request._body and ._headers: the properties' values, without their calls.
     method = request.method
     if not isinstance(method, str) or (
         method not in SUPPORTED_METHODS and _TOKEN.fullmatch(method) is None
@@ -80,13 +81,13 @@ def validate(request: HTTPRequest) -> None:
                 f"unknown method {method} (pass allow_nonstandard_methods=True to use it)"
             )
         body_expected = method in _BODY_METHODS
-        body_present = request.body is not None or request.body_producer is not None
+        body_present = request._body is not None or request.body_producer is not None
         if body_expected != body_present:
             raise ValueError(
                 f"Body must {'not ' if body_present else ''}be None for method {method} "
                 "(unless allow_nonstandard_methods is true)"
             )
-    if request.body is not None and request.body_producer is not None:
+    if request._body is not None and request.body_producer is not None:
         raise ValueError("body and body_producer may not both be given")
     for what, mode in (
         ("auth_mode", request.auth_mode),
@@ -94,7 +95,7 @@ def validate(request: HTTPRequest) -> None:
     ):
         if mode is not None and mode not in AUTH_MODES:
             raise ValueError(f"unsupported {what} {mode!r} (supported: basic, digest)")
-    for name, value in request.headers.get_all():
+    for name, value in request._headers.get_all():
         if _TOKEN.fullmatch(name) is None or _UNSAFE_VALUE.search(value):
             raise ValueError(f"invalid header field {name[:64]!r}: CR, LF or NUL, or a bad name")
     if request.user_agent is not None and _UNSAFE_VALUE.search(request.user_agent):
@@ -222,7 +223,7 @@ def request_headers(
     Added when missing: ``Host``, ``User-Agent``, ``Accept-Encoding``
     (with ``decompress_response``), ``Expect: 100-continue``.
     """
-    if not request.headers:
+    if not request._headers:
         # The common case: only the fields added here, as one dict (the
         # same fields in the same order as below, at a fraction of the calls).
         fields = {
@@ -235,7 +236,7 @@ def request_headers(
             fields["Authorization"] = authorization
         if proxy_authorization is not None:
             fields["Proxy-Authorization"] = proxy_authorization
-        body = request.body
+        body = request._body
         if body is not None:
             fields["Content-Length"] = str(len(body))
         if request.expect_100_continue and (body or request.body_producer is not None):
@@ -254,7 +255,7 @@ def request_headers(
         headers["Authorization"] = authorization
     if proxy_authorization is not None:
         headers["Proxy-Authorization"] = proxy_authorization
-    body = request.body
+    body = request._body
     if body is not None:
         # A body given as bytes is always sent with its length (RFC 9112 §6.2).
         headers.pop("Transfer-Encoding", None)

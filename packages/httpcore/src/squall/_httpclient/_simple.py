@@ -159,7 +159,9 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
             max_clients if max_idle_connections is None else max_idle_connections,
             idle_timeout,
         )
-        self._deadlines = _Deadlines(self.io_loop.asyncio_loop)
+        self._asyncio_loop = self.io_loop.asyncio_loop
+        self._deadlines = _Deadlines(self._asyncio_loop)
+        self._body_limits = {streaming: self._body_limit(streaming) for streaming in (False, True)}
         self._params = {
             streaming: HTTP1ConnectionParameters(
                 max_header_size=max_header_size, max_body_size=self._body_limit(streaming)
@@ -350,7 +352,7 @@ class _Fetch:
         self.request = request
         self.route = first_route
         self.callback = callback
-        self.loop = client.io_loop.asyncio_loop
+        self.loop = client._asyncio_loop
         self.enqueued = self.loop.time()
         self.start_wall = time.time()
         self.timer: asyncio.TimerHandle | None = None  # the queue timeout
@@ -478,7 +480,7 @@ class _Fetch:
             connection,
             headers,
             client._params[streaming],
-            client._body_limit(streaming),
+            client._body_limits[streaming],
             self._decide_first,
             True,
         )
