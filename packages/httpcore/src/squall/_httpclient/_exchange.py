@@ -88,10 +88,15 @@ class _PooledHTTP1Connection(HTTP1Connection):
         return parser
 
     def _start_receiving(self) -> None:
-        self._pooled.feed(self._on_client_data)
+        pooled = self._pooled
+        if pooled._feeding:
+            pooled._target = self._on_client_data  # `feed`, without its call
+        else:
+            pooled.feed(self._on_client_data)
 
     def _stop_receiving(self) -> None:
-        self._pooled.unfeed()
+        pooled = self._pooled
+        pooled._target = pooled._unsolicited  # `unfeed`, without its call
 
 
 class StaleConnectionError(Exception):

@@ -115,7 +115,10 @@ class PooledConnection:
 
     def watch(self) -> None:
         """Close the stream on anything the server sends (the connection is idle)."""
-        self.feed(self._unsolicited)
+        if self._feeding:
+            self._target = self._unsolicited
+        else:
+            self.feed(self._unsolicited)
 
 
 class ConnectionPool:
@@ -125,8 +128,16 @@ class ConnectionPool:
     `put` parks one; `close` closes every idle connection.
     """
 
-    def __init__(self, timers: _Timers, max_idle: int, idle_timeout: float) -> None:
+    def __init__(
+        self,
+        timers: _Timers,
+        max_idle: int,
+        idle_timeout: float,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self._timers = timers
+        # `timers.time`, or a cheaper function reading the same clock.
+        self._clock = clock if clock is not None else timers.time
         self.max_idle = max_idle
         self.idle_timeout = idle_timeout
         self._idle: dict[ConnectionKey, list[PooledConnection]] = {}
@@ -169,7 +180,7 @@ class ConnectionPool:
             oldest = next(iter(self._lru))
             self._discard(oldest)
         self._idle.setdefault(connection.key, []).append(connection)
-        self._lru[connection] = self._timers.time()
+        self._lru[connection] = self._clock()
         if self._timer is None:
             self._timer = self._timers.call_later(self.idle_timeout, self._expire)
         stream.set_close_callback(lambda: self._discard(connection))
@@ -180,7 +191,7 @@ class ConnectionPool:
     def _expire(self) -> None:
         """Close the connections idle for `idle_timeout`; re-arm for the next one."""
         self._timer = None
-        now = self._timers.time()
+        now = self._clock()
         while self._lru:
             connection, parked = next(iter(self._lru.items()))
             due = parked + self.idle_timeout

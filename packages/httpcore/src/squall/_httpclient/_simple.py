@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from squall._http1._deadline import loop_clock
 from squall._httpclient._auth import DigestChallenge, digest_authorization, find_digest_challenge
 from squall._httpclient._client import AsyncHTTPClient
 from squall._httpclient._connect import Connector
@@ -158,6 +159,7 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
             self.io_loop,
             max_clients if max_idle_connections is None else max_idle_connections,
             idle_timeout,
+            loop_clock(self.io_loop.asyncio_loop),
         )
         self._asyncio_loop = self.io_loop.asyncio_loop
         self._deadlines = _Deadlines(self._asyncio_loop)
