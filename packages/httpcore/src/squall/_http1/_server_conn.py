@@ -207,7 +207,20 @@ class HTTP1ServerConnection:
                     # EOF between requests: the client is done.
                     self.close()
                     break
-                self._start_request(event)
+                # Start serving the request (inline: once per request).
+                if self._head_started:
+                    self._head_started = False
+                self._deadline.at = None
+                # HTTP1Connection(self.stream, False, self.params, self.context),
+                # without running __init__'s Python code per request.
+                conn: HTTP1Connection = _new_object(HTTP1Connection)
+                conn.__dict__.update(self._conn_state)
+                self._conn = conn
+                plain = self._plain
+                if plain is not None and not event.content_length and not event.chunked:
+                    self._serve_plain(conn, event, plain[0], plain[1])
+                else:
+                    self._start_request(conn, event)
         finally:
             self._driving = False
         if (
@@ -221,20 +234,8 @@ class HTTP1ServerConnection:
             self._head_started = True
             self._deadline.set_in(self.params.header_timeout)
 
-    def _start_request(self, head: RequestHead) -> None:
-        """Serve the request whose `head` has arrived (as far as it goes now)."""
-        if self._head_started:
-            self._head_started = False
-        self._deadline.at = None
-        # HTTP1Connection(self.stream, False, self.params, self.context),
-        # without running __init__'s Python code per request.
-        conn: HTTP1Connection = _new_object(HTTP1Connection)
-        conn.__dict__.update(self._conn_state)
-        self._conn = conn
-        plain = self._plain
-        if plain is not None and not head.content_length and not head.chunked:
-            self._serve_plain(conn, head, plain[0], plain[1])
-            return
+    def _start_request(self, conn: HTTP1Connection, head: RequestHead) -> None:
+        """Serve the request whose `head` has arrived on `conn` through the delegate."""
         try:
             delegate = self._delegate.start_request(self, conn)
         except Exception:
