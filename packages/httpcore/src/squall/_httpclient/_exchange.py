@@ -136,22 +136,25 @@ class Exchange(HTTPMessageDelegate):
         self.decide = decide
         self.reused = reused
         self.loop = asyncio.get_running_loop()
-        self.code = 0
-        self.reason = ""
-        self.headers = _NO_HEADERS  # until the final response's head
-        self.action: object = None
-        self.first_byte: float | None = None
         self._chunks: list[bytes] = []
-        self._size = 0
-        self._decoder: ContentDecoder | None = None
-        self._h1: HTTP1Connection | None = None
-        # The request body: sent (and flushed), in flight, held back.
-        self._body_complete = False
-        self._body_task: asyncio.Task[None] | None = None
-        self._last_write: asyncio.Future[None] | None = None
-        self._awaiting_continue = False
-        self._continue_timer: asyncio.TimerHandle | None = None
-        self._head_received = False
+
+    # The state of an exchange at its start.  Class attributes: an exchange
+    # is made per request, and an instance only stores what changes.
+    code = 0
+    reason = ""
+    headers = _NO_HEADERS  # until the final response's head
+    action: object = None
+    first_byte: float | None = None
+    _size = 0
+    _decoder: ContentDecoder | None = None
+    _h1: HTTP1Connection | None = None
+    # The request body: sent (and flushed), in flight, held back.
+    _body_complete = False
+    _body_task: asyncio.Task[None] | None = None
+    _last_write: asyncio.Future[None] | None = None
+    _awaiting_continue = False
+    _continue_timer: asyncio.TimerHandle | None = None
+    _head_received = False
 
     @property
     def body(self) -> bytes:

@@ -357,19 +357,22 @@ class _Fetch:
         self.loop = client._asyncio_loop
         self.enqueued = self.loop.time()
         self.start_wall = time.time()
-        self.timer: asyncio.TimerHandle | None = None  # the queue timeout
-        self.deadline_token: int | None = None  # see _Deadlines
-        self.task: asyncio.Task[HTTPResponse] | None = None
-        self.phase = "during request"
-        self.cancel_reason: str | None = None
         self.time_info: dict[str, float] = {}
         self.url = request.url
-        self.failed = False  # failed while queued
-        self.stream: Any = None  # the connection in use
-        self.reported = False
-        # The fast path (no Task): the exchange in flight and its connection.
-        self._exchange: Exchange | None = None
-        self._connection: PooledConnection | None = None
+
+    # The state of a fetch at its start.  Class attributes: a fetch is made
+    # per request, and an instance only stores what changes.
+    timer: asyncio.TimerHandle | None = None  # the queue timeout
+    deadline_token: int | None = None  # see _Deadlines
+    task: asyncio.Task[HTTPResponse] | None = None
+    phase = "during request"
+    cancel_reason: str | None = None
+    failed = False  # failed while queued
+    stream: Any = None  # the connection in use
+    reported = False
+    # The fast path (no Task): the exchange in flight and its connection.
+    _exchange: Exchange | None = None
+    _connection: PooledConnection | None = None
 
     # -- life cycle --------------------------------------------------------------
 
