@@ -145,7 +145,13 @@ class HTTPRequest:
         decompress_response: bool | None = None,
         ssl_options: Any = None,
     ) -> None:
-        self.headers = headers  # the setter converts
+        # The setters' conversions, without their calls.
+        if headers is None:
+            self._headers = HTTPHeaders()
+        elif isinstance(headers, HTTPHeaders):
+            self._headers = headers
+        else:
+            self._headers = HTTPHeaders(headers)
         if if_modified_since is not None:
             self.headers["If-Modified-Since"] = format_timestamp(if_modified_since)
         self.proxy_host = proxy_host
@@ -155,7 +161,7 @@ class HTTPRequest:
         self.proxy_auth_mode = proxy_auth_mode
         self.url = url
         self.method = method
-        self.body = body  # the setter converts
+        self._body = None if body is None else utf8(body)
         self.body_producer = body_producer
         self.auth_username = auth_username
         self.auth_password = auth_password
