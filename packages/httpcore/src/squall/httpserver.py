@@ -25,7 +25,9 @@ A hello-world server with a plain callback::
 
 The ``HTTPRequest`` class that used to live in this module has moved to
 `squall.httputil.HTTPServerRequest`; the old name remains as a deprecated
-alias.
+alias.  Tornado 3's ``HTTPConnection(stream, address, request_callback,
+no_keep_alive, xheaders, protocol)``, which served one stream with a
+callback, is here too, deprecated (use `HTTPServer`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ __all__ = ["HTTPServer"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "HTTPConnection":
+        from squall._http1._legacy_conn import HTTPConnection
+
+        return HTTPConnection  # it warns when made
     if name == "HTTPRequest":
         warnings.warn(
             "squall.httpserver.HTTPRequest is deprecated; use squall.httputil.HTTPServerRequest",
