@@ -2,12 +2,13 @@
 
 What every client implementation must do is in test_httpclient_behaviour.py
 (which runs over this client too); this file tests what is particular to
-the simple client and its pool.  The peers (httpcore_peers.py) are
-scripted servers on the test's own event loop (asyncio streams): an origin whose handler sees each parsed request and writes any
-bytes it likes (so malformed, truncated and reset responses are exact), and
-a forward proxy (absolute-form requests and CONNECT tunnels).  The origin
-counts connections: that is how keep-alive reuse is observed.  A few tests
-run against squall's own HTTPServer.  No timed assertions; every wait is
+the simple client and its pool.  The peers (httpcore_peers.py) are scripted
+servers on the test's own event loop (asyncio streams): an origin whose
+handler sees each parsed request and writes any bytes it likes (so
+malformed, truncated and reset responses are exact), and a forward proxy
+(absolute-form requests and CONNECT tunnels).  The origin counts
+connections: that is how keep-alive reuse is observed.  A few tests run
+against squall's own HTTPServer.  No timed assertions; every wait is
 bounded (short timeouts make the timeout tests fail fast).
 """
 
