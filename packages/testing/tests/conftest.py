@@ -7,6 +7,14 @@ from collections.abc import Callable
 
 import pytest
 
+# pytester's in-process runs drop the modules first imported inside them.
+# A C extension such as httptools cannot be imported twice: its second
+# import gets the compiled parser of the first, which raises the *first*
+# import's exception classes, so squall's HTTP/1 parser (which catches
+# httptools' errors) would stop recognising them.  Importing it here, once,
+# keeps it out of that churn.
+import squall._http1  # noqa: F401
+
 RunPytest = Callable[..., pytest.RunResult]
 
 
