@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "nginx": "nginx-light",  # an origin server (squall.simple_httpclient's tests)
     "tinyproxy": "tinyproxy",  # a forward proxy with CONNECT (the HTTP clients' tests)
     "wrk": "wrk",  # the HTTP load generator (tools/bench and its smoke test)
+    "openssl": "openssl",  # hashes a CA directory (squall.client's verify= tests)
 }
 
 
