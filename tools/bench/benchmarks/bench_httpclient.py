@@ -33,10 +33,7 @@ the connections nginx accepted.  The figures are the medians of the rounds.
 from __future__ import annotations
 
 import http.client
-import json
 import os
-import platform
-import select
 import shutil
 import socket
 import statistics
@@ -48,8 +45,9 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from . import _procs
 from ._harness import SCHEMA_LOAD, Settings
 from .bench_httpserver import (
     Target,
@@ -335,13 +333,7 @@ class Nginx:
 
     def stop(self) -> str:
         """Stop nginx; return what it wrote on stderr."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _procs.terminate(self.process)
         assert self.process.stderr is not None
         error = self.process.stderr.read().decode("utf-8", "replace").strip()
         self.process.stderr.close()
@@ -403,14 +395,13 @@ class RunResult:
         return text
 
 
-class ClientProcess:
+class ClientProcess(_procs.BenchProcess):
     """A client of ``benchmarks._clients`` in its own process, on one CPU."""
 
     def __init__(self, spec: ClientSpec, loop_name: str, url: str, cpu: int | None) -> None:
         self.spec = spec
         self.loop_name = loop_name
-        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
-        self.process = subprocess.Popen(
+        super().__init__(
             [
                 sys.executable,
                 "-m",
@@ -424,27 +415,9 @@ class ClientProcess:
             cwd=BENCH_DIR,
             env=client_env(),
             stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
             preexec_fn=_pin_to(cpu),
         )
-        self.skip: str | None = None
         self.detail = ""
-
-    def stderr_tail(self, limit: int = 1500) -> str:
-        self._stderr.seek(0)
-        return self._stderr.read().decode("utf-8", "replace").strip()[-limit:]
-
-    def _read_line(self, timeout: float) -> dict[str, Any] | None:
-        stdout = self.process.stdout
-        assert stdout is not None
-        ready, _, _ = select.select([stdout], [], [], timeout)
-        line = stdout.readline() if ready else b""
-        try:
-            doc = json.loads(line) if line else None
-        except ValueError:
-            doc = None
-        return doc if isinstance(doc, dict) else None
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
         """Read the ready line; set :attr:`skip` or check the loop.
@@ -458,8 +431,8 @@ class ClientProcess:
         if "skip" in info:
             self.skip = str(info["skip"])
             return
-        loop_module = str(info["loop"])
-        if loop_module.startswith("uvloop") != (self.loop_name == "uvloop"):
+        loop_module = _procs.loop_mismatch(info, self.loop_name)
+        if loop_module is not None:
             raise ClientError(f"the client runs on {loop_module}, not {self.loop_name}")
         self.detail = str(info.get("detail", ""))
 
@@ -496,9 +469,7 @@ class ClientProcess:
             except (OSError, subprocess.TimeoutExpired):
                 self.process.kill()
                 self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        self._stderr.close()
+        self._close_pipes()
 
 
 # --------------------------------------------------------------------------
@@ -593,59 +564,27 @@ def measure_case(
     log: Callable[[str], None],
 ) -> dict[str, Any]:
     """Start, warm up and measure every client of *specs* on *loop_name*."""
-    failures: dict[str, str] = {}
-    skips: dict[str, str] = {}
-    rounds: dict[str, list[Round]] = {spec.impl: [] for spec in specs}
-    with ExitStack() as stack:
-        clients: dict[str, ClientProcess] = {}
-        for spec in specs:
-            client = ClientProcess(spec, loop_name, nginx.url, client_cpu)
-            stack.callback(client.stop)
-            try:
-                client.wait_ready()
-                if client.skip is not None:
-                    skips[spec.impl] = client.skip
-                    log(f"  {spec.impl}: skipped ({client.skip})")
-                    continue
-                client.run(settings.warmup)
-            except ClientError as exc:
-                failures[spec.impl] = str(exc)
-                log(f"  {spec.impl}: FAILED: {exc}")
-                continue
-            clients[spec.impl] = client
-            log(f"  {spec.impl}: {client.detail}, warmed up")
-        for number in range(settings.rounds):
-            for impl, client in clients.items():
-                if impl in failures or not settings.another_round(rounds[impl]):
-                    continue
-                try:
-                    result = measure_round(nginx, client, settings.requests)
-                except ClientError as exc:
-                    failures[impl] = str(exc)
-                    log(f"  {impl}: FAILED in round {number + 1}: {exc}")
-                    continue
-                rounds[impl].append(result)
-                log(
-                    f"  {impl} round {number + 1}: {result.requests_per_s:,.0f} requests/s,"
-                    f" {result.cpu_per_request_s * 1e6:.1f} us CPU/request,"
-                    f" client CPU {result.client_cpu_use:.0%},"
-                    f" nginx CPU {result.nginx_cpu_use:.0%},"
-                    f" {result.connections} connections"
-                )
-    results = []
-    for spec in specs:
-        doc: dict[str, Any] = {
-            "impl": spec.impl,
-            "label": spec.label,
-            "version": _version(spec.distribution),
-        }
-        if spec.impl in skips:
-            doc["skipped"] = skips[spec.impl]
-        elif spec.impl in failures:
-            doc["failure"] = failures[spec.impl]
-        else:
-            doc.update(summarize(rounds[spec.impl]))
-        results.append(doc)
+    results = _procs.measure_case(
+        loop_name,
+        specs,
+        settings.rounds,
+        start=lambda spec: ClientProcess(spec, loop_name, nginx.url, client_cpu),
+        warm_up=lambda client: client.run(settings.warmup),
+        ready_text=lambda client: f"{client.detail}, warmed up",
+        measure=lambda client: measure_round(nginx, client, settings.requests),
+        round_text=lambda result: (
+            f"{result.requests_per_s:,.0f} requests/s,"
+            f" {result.cpu_per_request_s * 1e6:.1f} us CPU/request,"
+            f" client CPU {result.client_cpu_use:.0%},"
+            f" nginx CPU {result.nginx_cpu_use:.0%},"
+            f" {result.connections} connections"
+        ),
+        another_round=settings.another_round,
+        error=ClientError,
+        summarize=summarize,
+        version=_version,
+        log=log,
+    )
     return {"name": loop_name, "description": f"every client on {loop_name}", "results": results}
 
 
@@ -715,21 +654,14 @@ def run_load(settings: Settings, log: Callable[[str], None]) -> dict[str, Any]:
         for loop_name in LOOPS:
             log(f"httpclient / {loop_name}")
             cases.append(measure_case(loop_name, IMPLEMENTATIONS, load, nginx, client_cpu, log))
-    return {
-        "schema": SCHEMA_LOAD,
-        "kind": "load",
-        "benchmark": "httpclient",
-        "description": DESCRIPTION,
-        "unit": "request",
-        "subject": "client",
-        "load_peer": "nginx",
-        "python": f"{platform.python_version()} ({platform.python_implementation()})",
-        "method": method_text(load, nginx_version(nginx_path), cpus, prioritized),
-        "implementations": [
-            {"impl": spec.impl, "label": spec.label, "description": spec.description}
-            for spec in IMPLEMENTATIONS
-        ],
-        "baselines": list(BASELINES),
-        "targets": [target.to_json() for target in TARGETS],
-        "cases": cases,
-    }
+    return _procs.load_document(
+        schema=SCHEMA_LOAD,
+        benchmark="httpclient",
+        description=DESCRIPTION,
+        method=method_text(load, nginx_version(nginx_path), cpus, prioritized),
+        implementations=IMPLEMENTATIONS,
+        baselines=BASELINES,
+        targets=TARGETS,
+        cases=cases,
+        extra={"subject": "client", "load_peer": "nginx"},
+    )

@@ -41,9 +41,7 @@ import http.client
 import importlib.metadata
 import json
 import os
-import platform
 import resource
-import select
 import shutil
 import statistics
 import subprocess
@@ -51,11 +49,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from . import _procs
 from ._harness import SCHEMA_LOAD, Settings
 from ._servers import BODY, CONTENT_TYPE
 
@@ -442,34 +441,24 @@ def _pin_to(cpu: int | None) -> Callable[[], None]:
     return pin
 
 
-class ServerProcess:
+class ServerProcess(_procs.BenchProcess):
     """A server of ``benchmarks._servers`` in its own process, on one CPU."""
 
     def __init__(self, spec: ServerSpec, loop_name: str, cpu: int | None) -> None:
         self.spec = spec
         self.loop_name = loop_name
-        # Closed by stop(); read for the failure message if the server dies.
-        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
-        self.process = subprocess.Popen(
+        super().__init__(
             [sys.executable, "-m", "benchmarks._servers", spec.server, loop_name],
             cwd=BENCH_DIR,
             env=server_env(spec, loop_name),
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
             preexec_fn=_pin_to(cpu),
         )
         self.port = 0
-        self.skip: str | None = None
 
     @property
     def pid(self) -> int:
         return self.process.pid
-
-    def stderr_tail(self, limit: int = 1500) -> str:
-        self._stderr.seek(0)
-        text = self._stderr.read().decode("utf-8", "replace").strip()
-        return text[-limit:]
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
         """Read the server's ready line; set :attr:`port` or :attr:`skip`.
@@ -477,15 +466,8 @@ class ServerProcess:
         :raises ServerError: if it does not listen in time, or listens on
             another loop, or its parser is not the one asked for.
         """
-        stdout = self.process.stdout
-        assert stdout is not None
-        ready, _, _ = select.select([stdout], [], [], timeout)
-        line = stdout.readline() if ready else b""
-        try:
-            info = json.loads(line) if line else None
-        except ValueError:
-            info = None
-        if not isinstance(info, dict):
+        line, info = self._read_raw_line(timeout)
+        if info is None:
             output = line.decode("utf-8", "replace").strip()
             reason = self.stderr_tail() or output or "no output"
             self.stop()
@@ -494,8 +476,8 @@ class ServerProcess:
             self.skip = str(info["skip"])
             return
         self.port = int(info["port"])
-        loop_module = str(info["loop"])
-        if loop_module.startswith("uvloop") != (self.loop_name == "uvloop"):
+        loop_module = _procs.loop_mismatch(info, self.loop_name)
+        if loop_module is not None:
             raise ServerError(f"the server runs on {loop_module}, not {self.loop_name}")
         parser = info.get("parser")
         if self.spec.parser is not None and parser != self.spec.parser:
@@ -513,16 +495,8 @@ class ServerProcess:
         return process_cpu_seconds(self.process.pid)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        self._stderr.close()
+        _procs.terminate(self.process)
+        self._close_pipes()
 
 
 # --------------------------------------------------------------------------
@@ -609,6 +583,11 @@ def _version(distribution: str) -> str:
         return "source"
 
 
+def _check_and_warm_up(server: ServerProcess, driver: Driver, settings: LoadSettings) -> None:
+    check_response(server.port)
+    driver.run(server, settings.warmup_s)
+
+
 def measure_case(
     loop_name: str,
     specs: Sequence[ServerSpec],
@@ -618,58 +597,25 @@ def measure_case(
     log: Callable[[str], None],
 ) -> dict[str, Any]:
     """Start, check, warm up and measure every server of `specs` on `loop_name`."""
-    failures: dict[str, str] = {}
-    skips: dict[str, str] = {}
-    rounds: dict[str, list[Round]] = {spec.impl: [] for spec in specs}
-    with ExitStack() as stack:
-        servers: dict[str, ServerProcess] = {}
-        for spec in specs:
-            server = ServerProcess(spec, loop_name, server_cpu)
-            stack.callback(server.stop)
-            try:
-                server.wait_ready()
-                if server.skip is not None:
-                    skips[spec.impl] = server.skip
-                    log(f"  {spec.impl}: skipped ({server.skip})")
-                    continue
-                check_response(server.port)
-                driver.run(server, settings.warmup_s)
-            except ServerError as exc:
-                failures[spec.impl] = str(exc)
-                log(f"  {spec.impl}: FAILED: {exc}")
-                continue
-            servers[spec.impl] = server
-            log(f"  {spec.impl}: listening on {server.port}, checked, warmed up")
-        for number in range(settings.rounds):
-            for impl, server in servers.items():
-                if impl in failures:
-                    continue
-                try:
-                    result = driver.run(server, settings.duration_s)
-                except ServerError as exc:
-                    failures[impl] = str(exc)
-                    log(f"  {impl}: FAILED in round {number + 1}: {exc}")
-                    continue
-                rounds[impl].append(result)
-                log(
-                    f"  {impl} round {number + 1}: {result.requests_per_s:,.0f} requests/s,"
-                    f" {result.cpu_per_request_s * 1e6:.2f} us CPU/request,"
-                    f" server CPU {result.server_cpu_use:.0%}, wrk CPU {result.client_cpu_use:.0%}"
-                )
-    results = []
-    for spec in specs:
-        doc: dict[str, Any] = {
-            "impl": spec.impl,
-            "label": spec.label,
-            "version": _version(spec.distribution),
-        }
-        if spec.impl in skips:
-            doc["skipped"] = skips[spec.impl]
-        elif spec.impl in failures:
-            doc["failure"] = failures[spec.impl]
-        else:
-            doc.update(summarize(rounds[spec.impl]))
-        results.append(doc)
+    results = _procs.measure_case(
+        loop_name,
+        specs,
+        settings.rounds,
+        start=lambda spec: ServerProcess(spec, loop_name, server_cpu),
+        warm_up=lambda server: _check_and_warm_up(server, driver, settings),
+        ready_text=lambda server: f"listening on {server.port}, checked, warmed up",
+        measure=lambda server: driver.run(server, settings.duration_s),
+        round_text=lambda result: (
+            f"{result.requests_per_s:,.0f} requests/s,"
+            f" {result.cpu_per_request_s * 1e6:.2f} us CPU/request,"
+            f" server CPU {result.server_cpu_use:.0%}, wrk CPU {result.client_cpu_use:.0%}"
+        ),
+        another_round=lambda rounds: True,
+        error=ServerError,
+        summarize=summarize,
+        version=_version,
+        log=log,
+    )
     return {
         "name": loop_name,
         "description": f"every server on {loop_name}",
@@ -727,19 +673,13 @@ def run_load(settings: Settings, log: Callable[[str], None]) -> dict[str, Any]:
         for loop_name in LOOPS:
             log(f"httpserver / {loop_name}")
             cases.append(measure_case(loop_name, IMPLEMENTATIONS, load, driver, cpus[0], log))
-    return {
-        "schema": SCHEMA_LOAD,
-        "kind": "load",
-        "benchmark": "httpserver",
-        "description": DESCRIPTION,
-        "unit": "request",
-        "python": f"{platform.python_version()} ({platform.python_implementation()})",
-        "method": method_text(load, version, cpus, prioritized),
-        "implementations": [
-            {"impl": spec.impl, "label": spec.label, "description": spec.description}
-            for spec in IMPLEMENTATIONS
-        ],
-        "baselines": list(BASELINES),
-        "targets": [target.to_json() for target in TARGETS],
-        "cases": cases,
-    }
+    return _procs.load_document(
+        schema=SCHEMA_LOAD,
+        benchmark="httpserver",
+        description=DESCRIPTION,
+        method=method_text(load, version, cpus, prioritized),
+        implementations=IMPLEMENTATIONS,
+        baselines=BASELINES,
+        targets=TARGETS,
+        cases=cases,
+    )
