@@ -3,21 +3,27 @@
 An origin server whose handler sees each parsed request and writes any bytes
 it likes (so malformed and truncated responses are exact), a forward proxy
 (plain requests and CONNECT tunnels, with Basic or Digest authentication),
-and the helpers the tests build handlers from.  They run on the test's own
-event loop (asyncio streams), on loopback only.
+and the helpers the tests build handlers from; they run on the test's own
+event loop (asyncio streams), on loopback only.  Also the launcher of the
+real programs (nginx, tinyproxy) the real-peer tests start.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
+import shutil
 import socket
 import ssl
 import struct
+import subprocess
+import time
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -441,3 +447,53 @@ async def fetch_error(client: AsyncHTTPClient, url: str, **kwargs: Any) -> HTTPC
     with pytest.raises(HTTPClientError) as info:
         await fetch(client, url, **kwargs)
     return info.value
+
+
+# -- real programs (nginx, tinyproxy) as child processes ----------------------
+
+#: Bound on waiting for a child program to listen.
+START_TIMEOUT = 20.0
+
+
+def need(program: str, package: str) -> str:
+    path = shutil.which(program) or shutil.which(program, path="/usr/sbin:/sbin")
+    if path is None:
+        pytest.fail(f"{program} is not installed (Debian package {package}; see tools/sysdeps.py)")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"exited with {process.returncode}: {log.read_text()[-2000:]}")
+        with socket.socket() as sock:
+            sock.settimeout(1)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(
+        f"not listening on {port} after {START_TIMEOUT}s: {log.read_text()[-2000:]}"
+    )
+
+
+@contextlib.contextmanager
+def child(command: list[str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_listening(port, process, log)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)

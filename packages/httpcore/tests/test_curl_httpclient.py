@@ -15,25 +15,21 @@ every wait is bounded.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import gzip
 import logging
 import os
 import pickle
-import shutil
-import socket
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pycurl
 import pytest
 import trustme
+from httpcore_peers import child, free_port, need
 
 import squall.curl_httpclient
 from squall.curl_httpclient import CurlAsyncHTTPClient, CurlError
@@ -470,52 +466,10 @@ def test_header_values_are_latin_1(io_loop: IOLoop, harness: Harness) -> None:
 # Real peers: nginx as the origin, tinyproxy as the proxy
 # ---------------------------------------------------------------------------
 
-#: Bound on waiting for a child program to listen.
-_START_TIMEOUT = 20.0
 
 #: The static files nginx serves.
 BIG = os.urandom(2_000_000)
 TEXT = b"squall, curl and nginx\n" * 10_000
-
-
-def need(program: str, package: str) -> str:
-    path = shutil.which(program) or shutil.which(program, path="/usr/sbin:/sbin")
-    if path is None:
-        pytest.fail(f"{program} is not installed (Debian package {package}; see tools/sysdeps.py)")
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def child(command: list[str], port: int, log: Path) -> Iterator[None]:
-    """Run `command` until the end of the block, once it listens on `port`."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + _START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"exited with {process.returncode}: {log.read_text()[-2000:]}")
-            with socket.socket() as sock:
-                sock.settimeout(1)
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"not listening on {port}: {log.read_text()[-2000:]}")
-            time.sleep(0.05)
-        yield
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 class Nginx:

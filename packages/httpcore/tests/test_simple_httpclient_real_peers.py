@@ -18,67 +18,17 @@ import asyncio
 import contextlib
 import gzip
 import os
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trustme
+from httpcore_peers import child, free_port, need
 
 from squall.httpclient import HTTPClientError, HTTPResponse
 from squall.ioloop import IOLoop
 from squall.simple_httpclient import SimpleAsyncHTTPClient
-
-#: Bound on waiting for a child program to listen.
-_START_TIMEOUT = 20.0
-
-
-def need(program: str, package: str) -> str:
-    path = shutil.which(program) or shutil.which(program, path="/usr/sbin:/sbin")
-    if path is None:
-        pytest.fail(f"{program} is not installed (Debian package {package}; see tools/sysdeps.py)")
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + _START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"exited with {process.returncode}: {log.read_text()[-2000:]}")
-        with socket.socket() as sock:
-            sock.settimeout(1)
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(
-        f"not listening on {port} after {_START_TIMEOUT}s: {log.read_text()[-2000:]}"
-    )
-
-
-@contextlib.contextmanager
-def child(command: list[str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_listening(port, process, log)
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 class Nginx:
