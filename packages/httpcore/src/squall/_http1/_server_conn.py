@@ -33,7 +33,8 @@ from collections.abc import Callable
 from typing import Any
 
 import squall._http1 as _http1_pkg
-from squall._http1._connection import _IDLE, HTTP1Connection, parser_limits
+from squall._http1._conn_core import _IDLE, ConnectionCore, parser_limits
+from squall._http1._connection import HTTP1Connection
 from squall._http1._deadline import Deadline
 from squall._http1._events import EndOfMessage, ParseError, ParserProtocol, RequestHead
 from squall._http1._params import HTTP1ConnectionParameters
@@ -318,7 +319,7 @@ class HTTP1ServerConnection:
         if self._conn is None and not self._closed:
             self._serve()
 
-    def _request_done(self, conn: HTTP1Connection) -> None:
+    def _request_done(self, conn: ConnectionCore) -> None:
         """`conn`'s request has been read and its response sent."""
         if conn is not self._conn or self._closed:
             return
