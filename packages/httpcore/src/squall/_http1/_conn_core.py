@@ -61,7 +61,6 @@ _MAX_START_LINE = 8 * 1024
 _IDLE, _WRITING, _FINISHED = 0, 1, 2
 
 
-
 def parser_limits(params: HTTP1ConnectionParameters) -> Limits:
     """The parser limits that implement `params`."""
     return Limits(
