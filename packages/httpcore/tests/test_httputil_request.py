@@ -370,3 +370,59 @@ def test_building_a_request_makes_few_function_calls() -> None:
         sys.setprofile(None)
     assert request.host == "localhost"
     assert calls <= 10, calls
+
+
+def _server_request(uri: str, fields: list[tuple[str, str]]) -> HTTPServerRequest:
+    context = types.SimpleNamespace(remote_ip="10.0.0.1", protocol="https")
+    return HTTPServerRequest._for_server(
+        FakeConnection(context), "GET", uri, "HTTP/1.1", fields, "server"
+    )
+
+
+def test_server_request_makes_what_it_left_out_on_first_use() -> None:
+    # The server's constructor leaves headers, host, path, query, files and
+    # body_arguments to first use: each is what __init__ would have made.
+    fields = [("host", "Example.com:8080"), ("X-A", "1"), ("x-a", "2")]
+    request = _server_request("/p/q?a=1&b=", fields)
+    expected = HTTPServerRequest(
+        "GET",
+        "/p/q?a=1&b=",
+        "HTTP/1.1",
+        HTTPHeaders._from_pairs(fields),
+        connection=request.connection,
+        server_connection="server",
+    )
+    for name in ("path", "query", "host", "host_name", "files", "body_arguments", "body"):
+        assert getattr(request, name) == getattr(expected, name), name
+    assert request.headers.get_list("X-A") == ["1", "2"]
+    assert (request.remote_ip, request.protocol) == ("10.0.0.1", "https")
+    assert request.full_url() == "https://Example.com:8080/p/q?a=1&b="
+    assert request.arguments == {"a": [b"1"], "b": [b""]}
+    # Made once: the same objects afterwards.
+    assert request.headers is request.headers
+    assert request.files is request.files
+
+
+def test_server_request_attributes_can_be_set_before_first_use() -> None:
+    request = _server_request("/a?b=1", [("Host", "h")])
+    request.path = "/rewritten"
+    request.headers = HTTPHeaders({"Host": "other"})
+    request.files["f"] = []
+    assert request.query == "b=1"  # the query alone, the path kept
+    assert request.path == "/rewritten"
+    assert request.host == "other"
+    assert request.files == {"f": []}
+    request.anything = 1  # type: ignore[attr-defined]
+    assert request.anything == 1  # type: ignore[attr-defined]
+
+
+def test_server_request_unknown_attribute_raises_attribute_error() -> None:
+    request = _server_request("/", [])
+    with pytest.raises(AttributeError, match="'HTTPServerRequest' object has no attribute 'nope'"):
+        request.nope  # type: ignore[attr-defined]  # noqa: B018
+    assert not hasattr(request, "nope")
+    assert getattr(request, "__deepcopy__", None) is None
+    assert request.host == "127.0.0.1"  # no Host field
+    # A plain HTTPServerRequest has every attribute set: nothing is made late.
+    with pytest.raises(AttributeError):
+        HTTPServerRequest().nope  # type: ignore[attr-defined]  # noqa: B018

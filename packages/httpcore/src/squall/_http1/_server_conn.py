@@ -39,7 +39,7 @@ from squall._http1._deadline import Deadline
 from squall._http1._events import EndOfMessage, ParseError, ParserProtocol, RequestHead
 from squall._http1._params import HTTP1ConnectionParameters
 from squall._http1._writer import error_response
-from squall.httputil import HTTPHeaders, HTTPServerConnectionDelegate, HTTPServerRequest
+from squall.httputil import HTTPServerConnectionDelegate, HTTPServerRequest
 from squall.iostream import IOStream, StreamClosedError
 from squall.log import app_log, gen_log
 
@@ -267,7 +267,7 @@ class HTTP1ServerConnection:
                 head.method,
                 head.target,
                 head.version,
-                HTTPHeaders._from_pairs(head.headers),
+                head.headers,
                 self,
             )
         except Exception as exc:

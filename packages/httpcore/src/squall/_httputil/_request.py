@@ -135,6 +135,7 @@ class HTTPServerRequest:
     query: str
     body_arguments: dict[str, list[bytes]]
     files: dict[str, list[HTTPFile]]
+    _fields: list[tuple[str, str]]  # from _for_server: the head's fields
 
     def __init__(
         self,
@@ -160,7 +161,8 @@ class HTTPServerRequest:
         if headers is None:
             headers = HTTPHeaders()
         self.headers = headers
-        self.body: bytes = body or b""
+        if body:
+            self.body = body
         if remote_ip is None and protocol is None:
             # The connection's context knows the peer (HTTP1Connection's is
             # set up by HTTPServer, with xheaders already applied).  Plain
@@ -186,13 +188,17 @@ class HTTPServerRequest:
         self.connection = connection
         self.server_connection = server_connection
         self._start_time = time.time()
-        self._finish_time: float | None = None
         self.path, _, self.query = self.uri.partition("?")
         self.body_arguments = {}
-        self._query_arguments: dict[str, list[bytes]] | None = None
-        self._arguments: dict[str, list[bytes]] | None = None
-        self._cookies: http.cookies.SimpleCookie | None = None
-        self._host_name: str | None = None
+
+    # What the constructors do not set, at its initial value (an instance
+    # only stores what changes).
+    body: bytes = b""
+    _finish_time: float | None = None
+    _query_arguments: dict[str, list[bytes]] | None = None
+    _arguments: dict[str, list[bytes]] | None = None
+    _cookies: http.cookies.SimpleCookie | None = None
+    _host_name: str | None = None
 
     @classmethod
     def _for_server(
@@ -201,21 +207,24 @@ class HTTPServerRequest:
         method: str,
         uri: str,
         version: str,
-        headers: HTTPHeaders,
+        fields: list[tuple[str, str]],
         server_connection: object,
     ) -> HTTPServerRequest:
         """A received request without a body: what ``__init__`` makes of these arguments.
 
         The HTTP/1 server's fast constructor (no keyword parsing, no
         defaults to resolve); `connection` has a ``context`` with
-        ``remote_ip`` and ``protocol`` (or none at all).
+        ``remote_ip`` and ``protocol`` (or none at all).  `fields` are the
+        head's ``(name, value)`` pairs as squall's parser returns them:
+        `headers` is made of them on first use, and `host`, `path`,
+        `query`, `files` and `body_arguments` too (see `__getattr__`), so
+        a request that never looks at them does not pay for them.
         """
         self = _new_object(cls)
         self.method = method
         self.uri = uri
         self.version = version
-        self.headers = headers
-        self.body = b""
+        self._fields = fields
         try:
             context = connection.context  # type: ignore[attr-defined]
             remote_ip = context.remote_ip
@@ -224,19 +233,21 @@ class HTTPServerRequest:
             remote_ip, protocol = cls._from_context(connection, None, None)
         self.remote_ip = remote_ip
         self.protocol = protocol or "http"
-        self.host = headers._dict.get("Host") or "127.0.0.1"
-        self.files = {}
         self.connection = connection
         self.server_connection = server_connection
         self._start_time = time.time()
-        self._finish_time = None
-        self.path, _, self.query = uri.partition("?")
-        self.body_arguments = {}
-        self._query_arguments = None
-        self._arguments = None
-        self._cookies = None
-        self._host_name = None
         return self
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for an attribute the instance does not have yet: one
+        # `_for_server` left to first use.  Made once, then stored, so later
+        # reads are plain attribute reads.
+        make = _LAZY.get(name)
+        if make is None or "_fields" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        value = make(self)
+        setattr(self, name, value)
+        return value
 
     @staticmethod
     def _from_context(
@@ -444,3 +455,14 @@ class HTTPServerRequest:
         attrs = ("protocol", "host", "method", "uri", "version", "remote_ip")
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in attrs)
         return f"{self.__class__.__name__}({args})"
+
+
+#: How `HTTPServerRequest.__getattr__` makes each attribute `_for_server` leaves out.
+_LAZY: dict[str, Callable[[HTTPServerRequest], Any]] = {
+    "headers": lambda request: HTTPHeaders._from_pairs(request._fields),
+    "host": lambda request: request.headers._dict.get("Host") or "127.0.0.1",
+    "path": lambda request: request.uri.partition("?")[0],
+    "query": lambda request: request.uri.partition("?")[2],
+    "files": lambda request: {},
+    "body_arguments": lambda request: {},
+}
