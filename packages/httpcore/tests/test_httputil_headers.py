@@ -345,3 +345,16 @@ def test_constructor_from_dict_normalizes_and_replaces() -> None:
     assert list(h.get_all()) == [("Content-Type", "b"), ("X-Y", "c")]
     h.add("X-Y", "d")
     assert h.get_list("x-y") == ["c", "d"]
+
+
+def test_from_a_dict_the_headers_are_a_copy_with_normalized_names() -> None:
+    given = {"Content-Type": "text/plain", "Content-Length": "12"}
+    headers = HTTPHeaders(given)
+    given["Content-Type"] = "changed"
+    assert headers["Content-Type"] == "text/plain"
+    headers["X-A"] = "1"
+    assert "X-A" not in given
+    # Names not yet in normalized form are normalized, known or not.
+    mixed = HTTPHeaders({"content-type": "a", "x-unheard-of-NAME": "b"})
+    assert list(mixed.keys()) == ["Content-Type", "X-Unheard-Of-Name"]
+    assert HTTPHeaders({"X-Unheard-Of-Name": "c"}).get_list("x-unheard-of-name") == ["c"]

@@ -179,7 +179,10 @@ class ParserProtocol(Protocol):
         """Begin parsing the next message of the connection (after EndOfMessage).
 
         A no-op while waiting for a message head or once closed (EOF or
-        ParseError); RuntimeError in the middle of a message.  After an
+        ParseError); RuntimeError in the middle of a message.  Also allowed
+        once the message has nothing left but its `EndOfMessage` (a request
+        head without a body, for one): that event is skipped, so a server
+        need not pull it.  After an
         upgrade the caller either takes `trailing_data` or, if it declined
         the upgrade, goes on with this.
         """

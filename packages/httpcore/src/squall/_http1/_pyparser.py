@@ -237,11 +237,14 @@ class PyParser:
         """Begin parsing the next message (after `EndOfMessage`).
 
         A no-op when the parser already waits for a message or is closed;
-        `RuntimeError` in the middle of a message.
+        `RuntimeError` in the middle of a message.  Right before an
+        `EndOfMessage` (a request head without a body) that event is skipped.
         """
         state = self._state
-        if state == _PAUSED:
+        if state in (_PAUSED, _END):
             self._state = _HEAD
+            if state == _END and self._trailers:
+                self._trailers = []
         elif state != _HEAD and state != _CLOSED:
             raise RuntimeError("start_next_message() before EndOfMessage")
 
@@ -264,8 +267,14 @@ class PyParser:
                     end = buf.find(b"\r\n\r\n", self._scan)
                     if end <= 0 or buf[0] == 13 or end + 4 > self.limits.max_header_size:
                         return self._next_head(end)
-                    head = buf[: end + 4]
-                    del buf[: end + 4]
+                    if end + 4 == len(buf):
+                        # The head alone (the usual case): it takes the
+                        # buffer as it is, without a copy.
+                        head = buf
+                        self._buf = bytearray()
+                    else:
+                        head = buf[: end + 4]
+                        del buf[: end + 4]
                     self._scan = 0
                     if self._client:
                         return self._parse_response(head)

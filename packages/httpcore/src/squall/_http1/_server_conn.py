@@ -36,7 +36,7 @@ import squall._http1 as _http1_pkg
 from squall._http1._conn_core import _IDLE, ConnectionCore, parser_limits
 from squall._http1._connection import HTTP1Connection
 from squall._http1._deadline import Deadline
-from squall._http1._events import EndOfMessage, ParseError, ParserProtocol, RequestHead
+from squall._http1._events import ParseError, ParserProtocol, RequestHead
 from squall._http1._params import HTTP1ConnectionParameters
 from squall._http1._writer import error_response
 from squall.httputil import HTTPServerConnectionDelegate, HTTPServerRequest
@@ -257,7 +257,7 @@ class HTTP1ServerConnection:
         What ``HTTPServer.start_request``'s adapter and `HTTP1Connection`
         would do (build the request at its head, call `callback` at the end
         of the message, which for a bodiless request comes at once), in one
-        call instead of seven.
+        call instead of seven, and without pulling the `EndOfMessage`.
         """
         conn._request_head = head
         conn._head_delivered = True
@@ -273,22 +273,8 @@ class HTTP1ServerConnection:
         except Exception as exc:
             conn._delegate_failed(exc)
             return
-        try:
-            event = self._parser.next_event()
-        except ParseError as exc:
-            conn._fail_input(exc)
-            return
-        if type(event) is not EndOfMessage:  # pragma: no cover - not what the parsers do
-            # Not the end of the message after all: the general path.
-            delegate = self._delegate.start_request(self, conn)
-            delegate.request = request  # type: ignore[attr-defined]
-            conn._delegate = delegate
-            conn._reading = True
-            if event is not None:
-                conn._dispatch(event)
-            if conn._reading:
-                conn._pump()
-            return
+        # The message has no body: the request is read (the parser skips
+        # its EndOfMessage at start_next_message).
         conn._read_finished = True
         try:
             result = callback(request)

@@ -52,6 +52,10 @@ _NORMALIZED_CACHE_SIZE = 1000
 # name as given -> Http-Header-Case.  Seeded with the canonical spellings so
 # that code asking for "Content-Type" hits the cache at once.
 _normalized: dict[str, str] = {}
+# The names of `_normalized` that are their own normalized form: a mapping
+# whose names all are in it (``keys() <= _canonical``, one C call) is copied
+# as it is.
+_canonical: set[str] = set()
 
 
 def _normalize_name(name: str) -> str:
@@ -67,7 +71,10 @@ def _normalize_name(name: str) -> str:
     normalized = "-".join([word.capitalize() for word in name.split("-")])
     if len(_normalized) >= _NORMALIZED_CACHE_SIZE:
         _normalized.clear()
+        _canonical.clear()
     _normalized[name] = normalized
+    if normalized == name:
+        _canonical.add(name)
     return normalized
 
 
@@ -107,6 +114,7 @@ for _name in (
 ):
     _normalized[_name] = _name
     _normalized[_name.lower()] = _name
+    _canonical.add(_name)
 del _name
 
 
@@ -159,9 +167,13 @@ class HTTPHeaders(MutableMapping[str, str]):
         if args and type(args[0]) is dict and not kwargs and len(args) == 1:
             # The common case (a response's first headers): no per-item call
             # (and no ABC isinstance check) for names already normalized once.
+            arg = args[0]
+            if arg.keys() <= _canonical:
+                self._dict = arg.copy()  # the names are normalized already
+                return
             cache = _normalized
             joined: dict[str, str] = {}
-            for name, value in args[0].items():
+            for name, value in arg.items():
                 joined[cache[name] if name in cache else _normalize_name(name)] = value
             self._dict = joined
             return
