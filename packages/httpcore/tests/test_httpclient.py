@@ -129,6 +129,17 @@ def test_request_headers_dict_and_body_conversion() -> None:
     assert HTTPRequest("http://x/", headers=headers).headers is headers
 
 
+def test_request_without_headers_gets_its_own() -> None:
+    # Made on first use: each request its own object, kept once made.
+    first, second = HTTPRequest("http://x/"), HTTPRequest("http://x/")
+    assert isinstance(first.headers, HTTPHeaders)
+    assert first.headers is first.headers
+    first.headers["X-A"] = "1"
+    assert first.headers["X-A"] == "1"
+    assert not second.headers
+    assert first.headers is not second.headers
+
+
 def test_request_if_modified_since() -> None:
     when = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
     request = HTTPRequest("http://x/", if_modified_since=when)
@@ -218,6 +229,32 @@ def test_response_attributes() -> None:
 def test_response_without_buffer_has_empty_body() -> None:
     response = HTTPResponse(HTTPRequest("http://x/"), 204)
     assert response.body == b""
+
+
+def test_received_response_buffer_made_on_first_use() -> None:
+    request = HTTPRequest("http://x/")
+    response = HTTPResponse._received(
+        request, 200, "OK", HTTPHeaders(), b"body", "http://y/", 0.5, 1.0, {"total": 0.5}
+    )
+    assert (response.body, response.reason, response.error) == (b"body", "OK", None)
+    assert (response.effective_url, response.request_time, response.start_time) == (
+        "http://y/",
+        0.5,
+        1.0,
+    )
+    buffer = response.buffer
+    assert isinstance(buffer, io.BytesIO)
+    assert buffer.read() == b"body"
+    assert response.buffer is buffer
+    response.buffer = io.BytesIO(b"other")
+    assert response.body == b"other"
+    response.buffer = None
+    assert response.body == b""
+    failed = HTTPResponse._received(request, 500, "", HTTPHeaders(), b"", "http://x/", 0, 0, {})
+    assert failed.reason == "Internal Server Error"
+    assert isinstance(failed.error, HTTPClientError)
+    assert failed.error.response is failed
+    assert isinstance(failed.buffer, io.BytesIO)
 
 
 def test_response_error_for_non_2xx() -> None:

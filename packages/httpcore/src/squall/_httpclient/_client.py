@@ -222,7 +222,10 @@ class AsyncHTTPClient(Configurable):
         elif kwargs:
             raise ValueError("kwargs can't be used if request is an HTTPRequest object")
         original = request
-        future: asyncio.Future[HTTPResponse] = self.io_loop.asyncio_loop.create_future()
+        loop = self._io_loop_ref()  # `io_loop`, without the property's call
+        if loop is None:
+            raise RuntimeError("the IOLoop of this AsyncHTTPClient no longer exists")
+        future: asyncio.Future[HTTPResponse] = loop.asyncio_loop.create_future()
         if callback is not None:
             _deprecated(
                 "the callback argument of AsyncHTTPClient.fetch", "await the returned Future"

@@ -106,7 +106,9 @@ class HTTPRequest:
         "allow_ipv6": True,
     }
 
-    _headers: HTTPHeaders
+    # None until the headers are given or first used (most requests have
+    # none: no empty `HTTPHeaders` made per request).
+    _headers: HTTPHeaders | None = None
     _body: bytes | None
 
     def __init__(
@@ -146,12 +148,8 @@ class HTTPRequest:
         ssl_options: Any = None,
     ) -> None:
         # The setters' conversions, without their calls.
-        if headers is None:
-            self._headers = HTTPHeaders()
-        elif isinstance(headers, HTTPHeaders):
-            self._headers = headers
-        else:
-            self._headers = HTTPHeaders(headers)
+        if headers is not None:
+            self._headers = headers if isinstance(headers, HTTPHeaders) else HTTPHeaders(headers)
         if if_modified_since is not None:
             self.headers["If-Modified-Since"] = format_timestamp(if_modified_since)
         self.proxy_host = proxy_host
@@ -190,7 +188,10 @@ class HTTPRequest:
     @property
     def headers(self) -> HTTPHeaders:
         """The request headers (an `HTTPHeaders`; a dict set here is converted)."""
-        return self._headers
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = HTTPHeaders()
+        return headers
 
     @headers.setter
     def headers(self, value: HTTPHeaders | Mapping[str, str] | None) -> None:

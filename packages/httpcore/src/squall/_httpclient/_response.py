@@ -40,6 +40,10 @@ class HTTPResponse:
 
     error: BaseException | None
     _body: bytes | None
+    _buffer: io.BytesIO | None
+    # The body was given as bytes (`_received`): ``buffer`` is made from it
+    # on first access (most callers only read ``body``).
+    _lazy_buffer = False
 
     def __init__(
         self,
@@ -58,7 +62,7 @@ class HTTPResponse:
         self.code = code
         self.reason = reason or http.client.responses.get(code, "Unknown")
         self.headers = headers if headers is not None else HTTPHeaders()
-        self.buffer = buffer
+        self._buffer = buffer
         self._body = None
         self.effective_url = request.url if effective_url is None else effective_url
         self.start_time = start_time
@@ -68,11 +72,62 @@ class HTTPResponse:
             error = HTTPClientError(code, message=self.reason, response=self)
         self.error = error
 
+    @classmethod
+    def _received(
+        cls,
+        request: HTTPRequest,
+        code: int,
+        reason: str,
+        headers: HTTPHeaders,
+        body: bytes,
+        effective_url: str,
+        request_time: float,
+        start_time: float,
+        time_info: dict[str, float],
+    ) -> HTTPResponse:
+        """A received response whose body is `body` (its ``buffer`` made when first used).
+
+        What the constructor does, without its call (the simple client makes
+        one per fetch).
+        """
+        response = cls.__new__(cls)
+        response.request = request
+        response.code = code
+        response.reason = reason or http.client.responses.get(code, "Unknown")
+        response.headers = headers
+        response._buffer = None
+        response._body = body
+        response._lazy_buffer = True
+        response.effective_url = effective_url
+        response.start_time = start_time
+        response.request_time = request_time
+        response.time_info = time_info
+        response.error = (
+            None
+            if 200 <= code < 300
+            else HTTPClientError(code, message=response.reason, response=response)
+        )
+        return response
+
+    @property
+    def buffer(self) -> io.BytesIO | None:
+        """An `io.BytesIO` of the body, or None."""
+        if self._lazy_buffer:
+            self._lazy_buffer = False
+            self._buffer = io.BytesIO(self._body)  # type: ignore[arg-type]
+        return self._buffer
+
+    @buffer.setter
+    def buffer(self, value: io.BytesIO | None) -> None:
+        self._lazy_buffer = False
+        self._buffer = value
+        self._body = None
+
     @property
     def body(self) -> bytes:
         """The response body (``b""`` when there is no buffer)."""
         if self._body is None:
-            self._body = b"" if self.buffer is None else self.buffer.getvalue()
+            self._body = b"" if self._buffer is None else self._buffer.getvalue()
         return self._body
 
     def rethrow(self) -> None:

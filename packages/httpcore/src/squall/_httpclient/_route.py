@@ -89,15 +89,20 @@ def validate(request: HTTPRequest) -> None:
             )
     if request._body is not None and request.body_producer is not None:
         raise ValueError("body and body_producer may not both be given")
-    for what, mode in (
-        ("auth_mode", request.auth_mode),
-        ("proxy_auth_mode", request.proxy_auth_mode),
-    ):
-        if mode is not None and mode not in AUTH_MODES:
-            raise ValueError(f"unsupported {what} {mode!r} (supported: basic, digest)")
-    for name, value in request._headers.get_all():
-        if _TOKEN.fullmatch(name) is None or _UNSAFE_VALUE.search(value):
-            raise ValueError(f"invalid header field {name[:64]!r}: CR, LF or NUL, or a bad name")
+    if request.auth_mode is not None or request.proxy_auth_mode is not None:
+        for what, mode in (
+            ("auth_mode", request.auth_mode),
+            ("proxy_auth_mode", request.proxy_auth_mode),
+        ):
+            if mode is not None and mode not in AUTH_MODES:
+                raise ValueError(f"unsupported {what} {mode!r} (supported: basic, digest)")
+    headers = request._headers
+    if headers is not None:
+        for name, value in headers.get_all():
+            if _TOKEN.fullmatch(name) is None or _UNSAFE_VALUE.search(value):
+                raise ValueError(
+                    f"invalid header field {name[:64]!r}: CR, LF or NUL, or a bad name"
+                )
     if request.user_agent is not None and _UNSAFE_VALUE.search(request.user_agent):
         raise ValueError("invalid user_agent: CR, LF or NUL")
     if request.proxy_host is not None and request.proxy_port is None:
@@ -180,7 +185,17 @@ def route(request: HTTPRequest) -> Route:
         )
         key = ConnectionKey(scheme, host, port, tunnel, ssl_context, source_ip, family)
         return Route(key, scheme, host, port, proxy, proxy_port, target, host_header, False, True)
+    if ssl_context is None:
+        return _direct_route(request.url, source_ip, family)
     key = ConnectionKey(scheme, host, port, None, ssl_context, source_ip, family)
+    return Route(key, scheme, host, port, host, port, target, host_header, False, False)
+
+
+@functools.lru_cache(maxsize=512)
+def _direct_route(url: str, source_ip: str | None, family: socket.AddressFamily) -> Route:
+    """The `Route` of a plain ``http`` request without a proxy (cached, as `_parse_url`)."""
+    scheme, host, port, target, host_header = _parse_url(url)
+    key = ConnectionKey(scheme, host, port, None, None, source_ip, family)
     return Route(key, scheme, host, port, host, port, target, host_header, False, False)
 
 
@@ -223,7 +238,7 @@ def request_headers(
     Added when missing: ``Host``, ``User-Agent``, ``Accept-Encoding``
     (with ``decompress_response``), ``Expect: 100-continue``.
     """
-    if not request._headers:
+    if request._headers is None or not request._headers:
         # The common case: only the fields added here, as one dict (the
         # same fields in the same order as below, at a fraction of the calls).
         fields = {
