@@ -256,6 +256,64 @@ def test_sequential_requests_share_one_connection(io_loop: IOLoop, harness: Harn
     run(io_loop, f)
 
 
+def test_reused_connection_starts_every_exchange_afresh(io_loop: IOLoop, harness: Harness) -> None:
+    # A pooled connection keeps one connection object (HTTP1Connection) for
+    # its exchanges, returned to its initial state for each: nothing of a
+    # response (its framing, coding, interim responses, method, callbacks)
+    # may leak into the next.
+    chunked_gzip = (
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + f"{len(gzip.compress(b'zipped')):x}\r\n".encode()
+        + gzip.compress(b"zipped")
+        + b"\r\n0\r\nX-Trailer: t\r\n\r\n"
+    )
+
+    async def f() -> None:
+        server = await harness.server(
+            answer(
+                chunked_gzip,
+                b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + response(200, b"after 103"),
+                response(200, b"", {"Content-Length": "1000"}),
+                response(200, b"plain"),
+                response(404, b"missing"),
+                response(200, b"streamed"),
+                response(200, b"last"),
+            )
+        )
+        client = harness.client()
+        url = server.url("/")
+
+        def h1_of_idle_connection() -> object:
+            (connection,) = client._pool._lru
+            return connection.h1
+
+        zipped = await fetch(client, url)
+        assert (zipped.body, zipped.headers.get("Content-Encoding")) == (b"zipped", None)
+        h1 = h1_of_idle_connection()
+        interim = await fetch(client, url)
+        assert (interim.code, interim.body) == (200, b"after 103")
+        head = await fetch(client, url, method="HEAD")
+        assert (head.body, head.headers["Content-Length"]) == (b"", "1000")
+        lines: list[str] = []
+        plain = await fetch(client, url, header_callback=lines.append)
+        assert plain.body == b"plain"
+        assert "X-Consumed-Content-Encoding" not in plain.headers
+        missing = await fetch(client, url, raise_error=False)
+        assert (missing.code, missing.body) == (404, b"missing")
+        assert h1_of_idle_connection() is h1
+        chunks: list[bytes] = []
+        streamed = await fetch(client, url, streaming_callback=chunks.append)
+        assert (streamed.body, chunks) == (b"", [b"streamed"])
+        assert h1_of_idle_connection() is not h1  # other parameters: another object
+        last = await fetch(client, url)
+        assert (last.body, last.headers["Content-Length"]) == (b"last", "4")
+        # The header callback of one fetch only.
+        assert lines == ["HTTP/1.1 200 OK\r\n", "Content-Length: 5\r\n", "\r\n"]
+        assert server.connections == 1
+
+    run(io_loop, f)
+
+
 def test_connections_are_per_host_and_port(io_loop: IOLoop, harness: Harness) -> None:
     async def f() -> None:
         one = await harness.server(answer(echo))

@@ -452,9 +452,10 @@ def test_pool_reuses_most_recent_first() -> None:
     assert pool.take(key()) is None
     assert pool.take(key("b")) is None
     # Taken connections are no longer watched by the pool; the stream keeps
-    # feeding the connection, which passes the data to its exchange.
+    # feeding the connection, which passes the data to its exchange, and
+    # keeps its close callback, which reports to the exchange's `on_close`.
     assert first.stream.sink == first.receive
-    assert first.stream.close_callback is None
+    assert first.stream.close_callback == first._on_stream_closed
     received: list[bytes] = []
     first.feed(received.append)
     assert first.stream.sink(b"HTTP/1.1 200 OK\r\n") is None
@@ -464,6 +465,39 @@ def test_pool_reuses_most_recent_first() -> None:
     clock.advance(100)
     assert not clock.timers
     assert not first.stream.is_closed
+    closes: list[str] = []
+    first.on_close = lambda: closes.append("first")
+    second.stream.close()  # taken, without an exchange reading: nobody to tell
+    first.stream.close()
+    assert closes == ["first"]
+    assert len(pool) == 0
+
+
+def test_pool_put_back_connection_is_watched_again() -> None:
+    # A connection taken, used and put back: its stream closing (or the
+    # server sending anything) discards it from the pool, not the exchange
+    # that used it before.
+    pool = ConnectionPool(FakeClock(), max_idle=10, idle_timeout=30)
+    used, other = connection(), connection()
+    pool.put(used)
+    pool.put(other)
+    assert pool.take(key()) is other
+    assert pool.take(key()) is used
+    closes: list[str] = []
+    used.on_close = lambda: closes.append("exchange")
+    used.feed(lambda data: None)
+    pool.put(used)
+    assert used.on_close is None
+    pool.put(other)
+    used.stream.close()
+    assert closes == []
+    assert len(pool) == 1
+    assert pool.take(key()) is other
+    assert other.stream.sink is not None
+    other.stream.sink(b"x")  # data from the server while idle: closed
+    pool.put(other)
+    assert other.stream.is_closed
+    assert len(pool) == 0
 
 
 def test_pool_keys_do_not_mix() -> None:

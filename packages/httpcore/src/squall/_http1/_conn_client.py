@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 
 import squall._http1 as _http1_pkg
 from squall._http1._conn_core import ConnectionCore, parser_limits
@@ -85,23 +86,36 @@ class ClientSide(ConnectionCore):
         self._delegate = delegate
         future = self._future = self._loop.create_future()
         self._reading = True
-        self._deadline = Deadline(self._loop, self._on_client_timeout)
+        deadline = self._deadline
+        if deadline is None:
+            # (A subclass reusing the connection object keeps its deadline,
+            # cancelled at the end of every response.)
+            deadline = self._deadline = Deadline(self._loop, self._on_client_timeout)
         if self.params.header_timeout is not None:
-            self._deadline.set_in(self.params.header_timeout)
-        self.stream.set_close_callback(self._on_client_stream_close)
+            deadline.set_in(self.params.header_timeout)
         self._start_receiving()
         return future
 
+    #: Called with `read_response`'s Future as soon as it is done, from
+    #: the connection's own call (not a done callback from the loop): a
+    #: subclass's way to handle the response a loop iteration earlier.
+    _on_read_done: Callable[[asyncio.Future[bool]], object] | None = None
+
     # How a client connection receives: the stream feeds `_on_client_data`
-    # for the time of the response.  A subclass may override both to keep
-    # one sink installed for the stream's life instead (the simple client's
-    # pooled connections: switching the transport's protocol costs a few
-    # us per switch).
+    # for the time of the response, and reports its closing to
+    # `_on_client_stream_close`.  A subclass may override both to keep one
+    # sink and one close callback installed for the stream's life instead
+    # (the simple client's pooled connections: switching the transport's
+    # protocol costs a few us per switch).
     def _start_receiving(self) -> None:
-        self.stream._start_feeding(self._on_client_data)
+        stream = self.stream
+        stream.set_close_callback(self._on_client_stream_close)
+        stream._start_feeding(self._on_client_data)
 
     def _stop_receiving(self) -> None:
-        self.stream._stop_feeding()
+        stream = self.stream
+        stream._stop_feeding()
+        stream.set_close_callback(None)
 
     def _on_client_data(self, data: bytes) -> None:
         if not data:
@@ -147,9 +161,13 @@ class ClientSide(ConnectionCore):
         self._reading = True
 
     def _finish_response(self) -> None:
-        assert self._deadline is not None
+        deadline = self._deadline
+        assert deadline is not None
         assert self._delegate is not None
-        self._deadline.cancel()
+        if deadline.armed_at is not None:
+            deadline.cancel()
+        else:
+            deadline.at = None  # no timer to cancel: `cancel`, without its call
         try:
             self._delegate.finish()
         except Exception as exc:
@@ -171,7 +189,6 @@ class ClientSide(ConnectionCore):
         """Stop reading; put what the parser did not consume back into the stream's buffer."""
         stream = self.stream
         self._stop_receiving()
-        stream.set_close_callback(None)
         leftover = self._parser.trailing_data()
         if leftover:
             stream._on_data(leftover)
@@ -180,6 +197,8 @@ class ClientSide(ConnectionCore):
         future = self._future
         if future is not None and not future.done():
             future.set_result(value)
+            if self._on_read_done is not None:
+                self._on_read_done(future)
 
     def _fail(self, error: BaseException) -> None:
         """Client: fail the pending read with `error` and close the connection."""
@@ -193,6 +212,8 @@ class ClientSide(ConnectionCore):
         future = self._future
         if future is not None and not future.done():
             future.set_exception(error)
+            if self._on_read_done is not None:
+                self._on_read_done(future)
 
     def _on_eof_between_messages(self) -> None:
         # Only the client side gets here: the server's parser reports EOF

@@ -23,7 +23,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from squall._http1 import ParserProtocol
+from squall._http1._deadline import Deadline
 from squall._http1._decompress import BodyTooLargeError as ConnectionBodyTooLargeError
 from squall._httpclient._decode import (
     BodyTooLargeError,
@@ -53,8 +53,9 @@ __all__ = ["Decide", "Exchange", "StaleConnectionError"]
 CONTINUE_WAIT = 1.0
 
 #: ``decide(code, headers)``: what the caller will do with a final
-#: response, from its head: None to deliver it, or anything else (the next
-#: request, a challenge...) to consume it.  Kept in `Exchange.action`.
+#: response of status 300 or more (below, it is always delivered), from its
+#: head: None to deliver it, or anything else (the next request, a
+#: challenge...) to consume it.  Kept in `Exchange.action`.
 Decide = Callable[[int, HTTPHeaders], object]
 
 
@@ -63,32 +64,52 @@ _NO_HEADERS = HTTPHeaders()
 
 
 class _PooledHTTP1Connection(HTTP1Connection):
-    """The client side of `HTTP1Connection`, receiving through the pooled connection's sink.
+    """The client side of `HTTP1Connection` for a pooled connection, reused for its exchanges.
 
     The stream keeps feeding `PooledConnection.receive` between exchanges
-    (see `squall._httpclient._pool`), instead of switching the transport's
-    protocol at the start and the end of every response.
+    (see `squall._httpclient._pool`), and keeps its close callback,
+    instead of switching the transport's protocol (and the callback) at
+    the start and the end of every response.
+
+    One object per pooled connection (and parameters): `reuse` returns it
+    to its state after construction for the next exchange, instead of a
+    new connection object, parser and deadline per exchange.  It is only
+    reused after a complete exchange (the caller puts back in the pool only
+    a connection whose response was read in full and whose request was
+    sent), so nothing of the previous exchange is pending.
     """
 
     def __init__(self, connection: PooledConnection, params: HTTP1ConnectionParameters) -> None:
         self._pooled = connection
         super().__init__(connection.stream, True, params)
+        self._deadline = Deadline(self._loop, self._on_client_timeout)
+        # The state to return to (itself included, as `reuse` clears all).
+        initial = dict(self.__dict__)
+        initial["_initial"] = initial
+        self._initial = initial
 
-    def _client_parser(self) -> ParserProtocol:
-        # One parser per connection: after a response it is at the end of a
-        # message with nothing buffered (what followed went back to the
-        # stream, which closes on it), so it can read the next response.
-        pooled = self._pooled
-        parser: ParserProtocol | None = pooled.parser
-        if parser is None or pooled.parser_params is not self.params:
-            parser = pooled.parser = super()._client_parser()
-            pooled.parser_params = self.params
-        else:
-            parser.start_next_message()
-        return parser
+    @classmethod
+    def for_exchange(
+        cls, connection: PooledConnection, params: HTTP1ConnectionParameters
+    ) -> _PooledHTTP1Connection:
+        """`connection`'s connection object for a new exchange with `params`."""
+        h1: _PooledHTTP1Connection | None = connection.h1
+        if h1 is None or h1.params is not params:
+            h1 = connection.h1 = cls(connection, params)
+            return h1
+        initial = h1._initial
+        state = h1.__dict__
+        state.clear()
+        state.update(initial)
+        # After a response the parser is at the end of a message with
+        # nothing buffered (what followed went back to the stream, which
+        # closes on it), so it can read the next response.
+        h1._parser.start_next_message()
+        return h1
 
     def _start_receiving(self) -> None:
         pooled = self._pooled
+        pooled.on_close = self._on_client_stream_close
         if pooled._feeding:
             pooled._target = self._on_client_data  # `feed`, without its call
         else:
@@ -96,6 +117,7 @@ class _PooledHTTP1Connection(HTTP1Connection):
 
     def _stop_receiving(self) -> None:
         pooled = self._pooled
+        pooled.on_close = None
         pooled._target = pooled._unsolicited  # `unfeed`, without its call
 
 
@@ -126,6 +148,7 @@ class Exchange(HTTPMessageDelegate):
         body_limit: int,
         decide: Decide,
         reused: bool,
+        clock: Callable[[], float],
     ) -> None:
         self.request = request
         self.route = route
@@ -135,8 +158,13 @@ class Exchange(HTTPMessageDelegate):
         self.body_limit = body_limit
         self.decide = decide
         self.reused = reused
-        self.loop = asyncio.get_running_loop()
+        self.clock = clock
         self._chunks: list[bytes] = []
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        # Only for the rarer paths (a held-back body, a body producer).
+        return asyncio.get_running_loop()
 
     # The state of an exchange at its start.  Class attributes: an exchange
     # is made per request, and an instance only stores what changes.
@@ -181,17 +209,22 @@ class Exchange(HTTPMessageDelegate):
                 raise
         return self.end(read)
 
-    def begin(self) -> asyncio.Future[bool]:
+    def begin(
+        self, on_done: Callable[[asyncio.Future[bool]], object] | None = None
+    ) -> asyncio.Future[bool]:
         """Write the request and start reading the response: `run` without waiting.
 
         The returned Future is `HTTP1Connection.read_response`'s: once it
         is done, `end` says whether the connection is reusable (or raises
-        as `run`).
+        as `run`).  `on_done`, if given, is called with it once done: from
+        the connection as it completes the response (a loop iteration
+        before a done callback would run), or, if that happened within
+        `begin`, as a done callback.
 
         :raises ValueError: if the request cannot be written (bad header).
         """
         request = self.request
-        h1 = self._h1 = _PooledHTTP1Connection(self.connection, self.params)
+        h1 = self._h1 = _PooledHTTP1Connection.for_exchange(self.connection, self.params)
         start_line = RequestStartLine(request.method, self.route.target, "HTTP/1.1")
         body = request._body
         producer = request.body_producer
@@ -212,6 +245,11 @@ class Exchange(HTTPMessageDelegate):
         read = h1.read_response(self)
         if producer is not None and not self._awaiting_continue:
             self._start_producer()
+        if on_done is not None:
+            if read.done():
+                read.add_done_callback(on_done)
+            else:
+                h1._on_read_done = on_done
         return read
 
     def end(self, read: asyncio.Future[bool]) -> bool:
@@ -361,7 +399,7 @@ class Exchange(HTTPMessageDelegate):
                 self._send_body()
             return None
         self._head_received = True
-        self.first_byte = self.loop.time()
+        self.first_byte = self.clock()
         if self._awaiting_continue:
             # A final answer without 100 Continue: the body is not sent
             # (RFC 9110 §10.1.1), so the connection cannot be reused.
@@ -369,7 +407,8 @@ class Exchange(HTTPMessageDelegate):
         self.code = code
         self.reason = start_line.reason
         self.headers = headers
-        self.action = self.decide(code, headers)
+        # Below 300 there is neither a redirect nor a challenge: no call.
+        self.action = self.decide(code, headers) if code >= 300 else None
         if self.action is not None:
             return None  # consumed: its body is drained and dropped
         request = self.request

@@ -76,9 +76,23 @@ class PooledConnection:
     byte or EOF from the server closes the stream (an HTTP/1.1 server has
     nothing to say between responses).  One sink for the connection's life:
     the transport's protocol is switched once, not twice per exchange.
+
+    Likewise its close callback: the stream's is `_on_stream_closed` for
+    good, which tells the pool while the connection is idle there, or else
+    `on_close` (the exchange's, while one reads a response): no
+    ``set_close_callback`` per exchange.
     """
 
-    __slots__ = ("_feeding", "_target", "key", "parser", "parser_params", "requests", "stream")
+    __slots__ = (
+        "_feeding",
+        "_pool",
+        "_target",
+        "h1",
+        "key",
+        "on_close",
+        "requests",
+        "stream",
+    )
 
     def __init__(self, stream: Any, key: ConnectionKey) -> None:
         self.stream = stream
@@ -87,10 +101,12 @@ class PooledConnection:
         self.requests = 0
         self._target: Callable[[bytes], object] = self._unsolicited
         self._feeding = False
-        #: The HTTP/1 parser its exchanges share, made for `parser_params`
+        #: Called when the stream closes (unless the connection is idle in a pool).
+        self.on_close: Callable[[], object] | None = None
+        self._pool: ConnectionPool | None = None  # the pool it is idle in
+        #: The connection object (`HTTP1Connection`) its exchanges share
         #: (see `squall._httpclient._exchange`).
-        self.parser: Any = None
-        self.parser_params: Any = None
+        self.h1: Any = None
 
     def __repr__(self) -> str:
         return f"<PooledConnection {self.key.scheme}://{self.key.host}:{self.key.port}>"
@@ -102,11 +118,20 @@ class PooledConnection:
     def _unsolicited(self, data: bytes) -> None:
         self.stream.close()
 
+    def _on_stream_closed(self) -> None:
+        """The stream's close callback, once watched."""
+        pool = self._pool
+        if pool is not None:
+            pool._discard(self)
+        elif self.on_close is not None:
+            self.on_close()
+
     def feed(self, sink: Callable[[bytes], object]) -> None:
         """Pass what the stream receives to `sink` until `unfeed`."""
         self._target = sink
         if not self._feeding:
             self._feeding = True
+            self.stream.set_close_callback(self._on_stream_closed)
             self.stream._start_feeding(self.receive)
 
     def unfeed(self) -> None:
@@ -160,12 +185,11 @@ class ConnectionPool:
         stack = self._idle.get(key)
         while stack:
             connection = stack.pop()
-            self._forget(connection, from_stack=False)
+            del self._lru[connection]  # `_forget`, without its call
             if not stack:
                 del self._idle[key]
-            stream = connection.stream
-            stream.set_close_callback(None)
-            if not stream.closed():
+            connection._pool = None  # closing it no longer concerns the pool
+            if not connection.stream.closed():
                 return connection
             stack = self._idle.get(key)
         return None
@@ -183,10 +207,15 @@ class ConnectionPool:
         self._lru[connection] = self._clock()
         if self._timer is None:
             self._timer = self._timers.call_later(self.idle_timeout, self._expire)
-        stream.set_close_callback(lambda: self._discard(connection))
+        connection.on_close = None
+        connection._pool = self  # its stream closing discards it
         # Anything from the server between responses (data or EOF) means
-        # the connection is of no further use: it closes the stream.
-        connection.watch()
+        # the connection is of no further use: it closes the stream
+        # (`watch`, without its call when the connection is watched already).
+        if connection._feeding:
+            connection._target = connection._unsolicited
+        else:
+            connection.watch()
 
     def _expire(self) -> None:
         """Close the connections idle for `idle_timeout`; re-arm for the next one."""
@@ -205,9 +234,8 @@ class ConnectionPool:
         if connection not in self._lru:
             return
         self._forget(connection, from_stack=True)
-        stream = connection.stream
-        stream.set_close_callback(None)
-        stream.close()
+        connection._pool = None
+        connection.stream.close()
 
     def _forget(self, connection: PooledConnection, from_stack: bool) -> None:
         del self._lru[connection]

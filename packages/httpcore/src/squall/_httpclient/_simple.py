@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import heapq
-import io
 import itertools
 import time
 from collections.abc import Callable
@@ -162,6 +161,8 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
             loop_clock(self.io_loop.asyncio_loop),
         )
         self._asyncio_loop = self.io_loop.asyncio_loop
+        # The loop's clock, read a few times per fetch (see `loop_clock`).
+        self._clock = loop_clock(self._asyncio_loop)
         self._deadlines = _Deadlines(self._asyncio_loop)
         self._body_limits = {streaming: self._body_limit(streaming) for streaming in (False, True)}
         self._params = {
@@ -238,8 +239,8 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
         fetch.timer = None
         fetch.fail(HTTPTimeoutError("Timeout in request queue"))
 
-    def _release(self, fetch: _Fetch) -> None:
-        self.active.discard(fetch)
+    def _start_queued(self) -> None:
+        """Start queued fetches while there is room (after an active one ended)."""
         queue = self.queue
         while queue and len(self.active) < self.max_clients and not self._closed:
             waiting = queue.popleft()
@@ -355,7 +356,8 @@ class _Fetch:
         self.route = first_route
         self.callback = callback
         self.loop = client._asyncio_loop
-        self.enqueued = self.loop.time()
+        self.clock = client._clock
+        self.enqueued = self.clock()
         self.start_wall = time.time()
         self.time_info: dict[str, float] = {}
         self.url = request.url
@@ -377,7 +379,7 @@ class _Fetch:
     # -- life cycle --------------------------------------------------------------
 
     def start(self) -> None:
-        self.time_info["queue"] = self.loop.time() - self.enqueued
+        self.time_info["queue"] = self.clock() - self.enqueued
         if not self._start_fast():
             self._start_task(self.request, self.route, self.enqueued, False)
 
@@ -389,8 +391,12 @@ class _Fetch:
         if self.reported:
             return
         self.reported = True
-        self._arm(None)
-        self.client._release(self)
+        client = self.client
+        if self.deadline_token is not None:
+            client._deadlines.remove(self)  # `_arm(None)`, without its call
+        client.active.discard(self)
+        if client.queue:
+            client._start_queued()
         self.callback(response)
 
     def _cancel_error(self) -> BaseException:
@@ -442,7 +448,7 @@ class _Fetch:
         self._report(response)
 
     def _error_response(self, error: BaseException) -> HTTPResponse:
-        now = self.loop.time()
+        now = self.clock()
         self.time_info["total"] = now - self.enqueued
         return HTTPResponse(
             self.request,
@@ -474,7 +480,9 @@ class _Fetch:
             return False
         self.time_info.setdefault("connect", 0.0)
         request_timeout = hop.request_timeout
-        self._arm(self.enqueued + request_timeout if request_timeout else None)
+        if request_timeout:
+            # `_arm`, without its call: a fetch starting here has no deadline yet.
+            client._deadlines.add(self, self.enqueued + request_timeout)
         self.stream = connection.stream
         proxy_authorization = basic_proxy_credentials(hop) if hop_route.via_proxy else None
         headers = request_headers(hop, hop_route, basic_credentials(hop), proxy_authorization)
@@ -488,24 +496,22 @@ class _Fetch:
             client._body_limits[streaming],
             self._decide_first,
             True,
+            self.clock,
         )
         self.phase = "during request"
         self._exchange = exchange
         self._connection = connection
         try:
-            read = exchange.begin()
+            exchange.begin(self._fast_done)
         except Exception as exc:
             self._exchange = None
             connection.stream.close()
             # Reported from the loop, as a Task's failure would be.
             self.loop.call_soon(self._report, self._error_response(exc))
             return True
-        read.add_done_callback(self._fast_done)
         return True
 
     def _decide_first(self, code: int, headers: HTTPHeaders) -> object:
-        if code < 300:
-            return None  # neither a redirect nor a challenge: the common case, without a call
         return self._decide(self.request, self.route, code, headers, set())
 
     def _cancel_fast(self) -> None:
@@ -557,7 +563,7 @@ class _Fetch:
             connection.stream.close()
         action = exchange.action
         if isinstance(action, _Redirect):
-            self._start_task(action.request, action.route, self.loop.time(), False)
+            self._start_task(action.request, action.route, self.clock(), False)
             return
         try:
             response = self._response(hop, exchange)
@@ -578,25 +584,26 @@ class _Fetch:
             if not isinstance(action, _Redirect):
                 break
             hop, hop_route = action
-            start = self.loop.time()
+            start = self.clock()
         return self._response(hop, exchange)
 
     def _response(self, hop: HTTPRequest, exchange: Exchange) -> HTTPResponse:
-        now = self.loop.time()
+        now = self.clock()
         if exchange.first_byte is not None:
             self.time_info["starttransfer"] = exchange.first_byte - self.enqueued
         self.time_info["total"] = now - self.enqueued
         headers = exchange.headers if hop.header_callback is None else HTTPHeaders()
-        return HTTPResponse(
+        chunks = exchange._chunks
+        return HTTPResponse._received(
             self.request,
             exchange.code,
-            reason=exchange.reason,
-            headers=headers,
-            buffer=io.BytesIO(exchange.body),
-            effective_url=hop.url,
-            request_time=now - self.enqueued,
-            start_time=self.start_wall,
-            time_info=self.time_info,
+            exchange.reason,
+            headers,
+            chunks[0] if len(chunks) == 1 else b"".join(chunks),  # `exchange.body`
+            hop.url,
+            now - self.enqueued,
+            self.start_wall,
+            self.time_info,
         )
 
     async def _hop(
@@ -634,6 +641,7 @@ class _Fetch:
                 client._body_limit(streaming),
                 decide,
                 reused,
+                self.clock,
             )
             self.phase = "during request"
             try:
@@ -676,13 +684,13 @@ class _Fetch:
                 self.time_info.setdefault("connect", 0.0)
                 return connection, True
         self.phase = "while connecting"
-        began = self.loop.time()
+        began = self.clock()
         timeout = None if deadline is None else max(0.0, deadline - began)
         try:
             stream = await client._connector.connect(hop_route, hop, timeout)
         except TimeoutError as exc:
             raise HTTPTimeoutError("Timeout while connecting") from exc
-        self.time_info["connect"] = self.loop.time() - began
+        self.time_info["connect"] = self.clock() - began
         return PooledConnection(stream, hop_route.key), False
 
     def _decide(
