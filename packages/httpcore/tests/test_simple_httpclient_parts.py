@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from squall._http1._conn_client import RequestHead
 from squall._httpclient._auth import (
     DigestChallenge,
     basic_authorization,
@@ -34,8 +35,10 @@ from squall._httpclient._decode import (
 )
 from squall._httpclient._pool import ConnectionKey, ConnectionPool, PooledConnection
 from squall._httpclient._redirect import redirect_request
+from squall._httpclient._route import request_head, request_headers, route
 from squall._httpclient._tls import request_ssl_context
 from squall.httpclient import HTTPRequest
+from squall.httputil import HTTPHeaders, HTTPOutputError
 
 # ---------------------------------------------------------------------------
 # Basic and Digest authentication
@@ -351,6 +354,97 @@ def test_redirect_to_other_origin_drops_credentials() -> None:
 # ---------------------------------------------------------------------------
 # TLS contexts
 # ---------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------
+# Request heads: encoded once, cached for the common requests
+# ---------------------------------------------------------------------------
+
+
+def usual_head(request: HTTPRequest, authorization: str | None = None) -> bytes:
+    request_route = route(request)
+    headers = request_headers(request, request_route, authorization, None)
+    return RequestHead.of(request.method, request_route.target, headers).data
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"method": "HEAD", "user_agent": "agent/1"},
+        {"method": "POST", "body": b"abc", "decompress_response": False},
+        {"method": "DELETE", "allow_nonstandard_methods": True, "body": b""},
+    ],
+)
+def test_request_head_is_the_usual_head(kwargs: dict[str, Any]) -> None:
+    request = resolved("http://a.example:8080/p?q=1", **kwargs)
+    head = request_head(request, route(request), None, None)
+    assert head == usual_head(request)
+    assert request_head(request, route(request), None, None) is head  # cached
+    assert head is not None
+    assert head.startswith(
+        f"{request.method} /p?q=1 HTTP/1.1\r\nHost: a.example:8080\r\n".encode()
+    )
+
+
+def test_request_head_depends_on_what_makes_it() -> None:
+    plain = resolved("http://a.example/")
+    head = request_head(plain, route(plain), None, None)
+    with_auth = request_head(plain, route(plain), "Basic eDp5", None)
+    assert with_auth == usual_head(plain, "Basic eDp5")
+    assert with_auth != head
+    other_agent = resolved("http://a.example/", user_agent="other")
+    assert request_head(other_agent, route(other_agent), None, None) == usual_head(other_agent)
+    longer = resolved("http://a.example/", method="POST", body=b"four")
+    shorter = resolved("http://a.example/", method="POST", body=b"two")
+    assert b"Content-Length: 4\r\n" in (request_head(longer, route(longer), None, None) or b"")
+    assert b"Content-Length: 3\r\n" in (request_head(shorter, route(shorter), None, None) or b"")
+
+
+def test_request_head_only_for_the_common_requests() -> None:
+    def producer(write: Callable[[bytes], Any]) -> None:
+        write(b"x")
+
+    for request in (
+        resolved("http://a.example/", headers={"X-A": "1"}),
+        resolved("http://a.example/", method="POST", body_producer=producer),
+        resolved("http://a.example/", method="POST", body=b"x", expect_100_continue=True),
+        # Sent chunked (no length): not a whole request in one write.
+        resolved("http://a.example/", method="POST", allow_nonstandard_methods=True),
+        # Invalid: the usual path reports it.
+        resolved("http://a.example/", method="GET", user_agent="bad\x85agent\u0100"),
+    ):
+        assert request_head(request, route(request), None, None) is None, request
+    empty_headers = resolved("http://a.example/", headers={})
+    assert request_head(empty_headers, route(empty_headers), None, None) == usual_head(
+        empty_headers
+    )
+
+
+def test_request_head_parts() -> None:
+    head = RequestHead.of("POST", "/x", HTTPHeaders({"Host": "a", "Content-Length": "3"}))
+    assert head == ("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n", "3", False, False)
+    assert head.data == b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n"
+    assert head.reusable(b"abc")
+    assert not head.reusable(b"ab")
+    assert not head.reusable(None)
+    bodiless = RequestHead.of("GET", "/", HTTPHeaders({"Host": "a"}))
+    assert bodiless.reusable(None)
+    assert not bodiless.reusable(b"x")
+    chunked = RequestHead.of("PUT", "/", HTTPHeaders({"Host": "a"}))
+    assert chunked.chunked
+    assert not chunked.reusable(None)
+    closing = RequestHead.of("GET", "/", HTTPHeaders({"Connection": "Close"}))
+    assert closing.close
+    assert not closing.reusable(None)
+    for method, path, headers in (
+        ("GE T", "/", {}),
+        ("GET", "/a b", {}),
+        ("GET", "/", {"X": "a\r\nb"}),
+        ("GET", "/", {"Bad Name": "v"}),
+    ):
+        with pytest.raises(HTTPOutputError):
+            RequestHead.of(method, path, HTTPHeaders(headers))
 
 
 def test_tls_contexts_are_shared_and_verify_by_default() -> None:

@@ -5,9 +5,16 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
+from typing import NamedTuple
 
 import squall._http1 as _http1_pkg
-from squall._http1._conn_core import ConnectionCore, parser_limits
+from squall._http1._conn_core import (
+    _FINISHED,
+    _IDLE,
+    ConnectionCore,
+    closed_future,
+    parser_limits,
+)
 from squall._http1._conn_writing import _parse_length
 from squall._http1._deadline import Deadline
 from squall._http1._decompress import BodyTooLargeError, GzipMessageDelegate
@@ -22,7 +29,7 @@ from squall.httputil import (
 )
 from squall.iostream import StreamClosedError
 
-__all__ = ["ClientSide"]
+__all__ = ["ClientSide", "RequestHead"]
 
 _new_tuple = tuple.__new__
 
@@ -235,17 +242,90 @@ class ClientSide(ConnectionCore):
         self._resolve(False)
 
     def _request_head_bytes(self, start_line: RequestStartLine, headers: HTTPHeaders) -> bytes:
-        method, path = start_line.method, start_line.path
+        method = start_line.method
+        head = RequestHead.of(method, start_line.path, headers)
+        self._parser.set_request_method(method)
+        extra = ""
+        if head.content_length is not None:
+            self._remaining = _parse_length(head.content_length)
+        elif head.chunked:
+            self._chunking = True
+            extra = "Transfer-Encoding: chunked\r\n"
+        if head.close:
+            self._disconnect_on_finish = True
+        return encode_head(f"{head.text}{extra}\r\n")
+
+    def write_request(self, method: str, head: bytes, body: bytes | None) -> asyncio.Future[None]:
+        """Write a whole request: `head`, a `RequestHead`'s ``data``, and its `body`.
+
+        ``write_headers`` (with the body) and `finish` in one, for a head
+        serialized (and checked) once and reused: one whose body, if any,
+        has the ``Content-Length`` it declares, and whose connection stays
+        open (``RequestHead.reusable``).  Returns the write's Future, as
+        ``write_headers`` does.
+
+        :raises HTTPOutputError: if headers were already written.
+        """
+        if self._write_state != _IDLE:
+            raise HTTPOutputError("write_headers() called twice")
+        self._parser.set_request_method(method)
+        self._write_state = _FINISHED
+        try:
+            future = self.stream.write(head + body if body else head)
+        except StreamClosedError as exc:
+            future = closed_future(self._loop, exc.real_error)
+        self._last_write = future
+        return future
+
+
+class RequestHead(NamedTuple):
+    """A request's head as written: its text, checked, and what it says about the body.
+
+    See `RequestHead.of`.
+    """
+
+    #: The request line and the header fields, each line with its CRLF,
+    #: without the empty line that ends the head.
+    text: str
+    content_length: str | None  #: the Content-Length field's value
+    #: Without Content-Length or Transfer-Encoding, a method whose body is
+    #: sent chunked (POST, PUT, PATCH): ``Transfer-Encoding: chunked`` is added.
+    chunked: bool
+    close: bool  #: ``Connection: close``
+
+    @classmethod
+    def of(cls, method: str, path: str, headers: HTTPHeaders) -> RequestHead:
+        """Serialize and check a request head.
+
+        :raises HTTPOutputError: if the method is not a token, the target
+            has whitespace or controls, a field name is not a token or a
+            value contains CR, LF or NUL.
+        """
         if _METHOD.fullmatch(method) is None or _TARGET.fullmatch(path) is None:
             raise HTTPOutputError(f"Invalid request line: {method[:32]!r} {path[:64]!r}")
         block, content_length, transfer_encoding, connection = serialize_fields(headers, False)
-        self._parser.set_request_method(method)
-        extra = ""
-        if content_length is not None:
-            self._remaining = _parse_length(content_length)
-        elif transfer_encoding is None and method in _BODY_METHODS:
-            self._chunking = True
-            extra = "Transfer-Encoding: chunked\r\n"
-        if connection is not None and "close" in connection.lower():
-            self._disconnect_on_finish = True
-        return encode_head(f"{method} {path} HTTP/1.1\r\n{block}{extra}\r\n")
+        return _new_tuple(
+            cls,
+            (
+                f"{method} {path} HTTP/1.1\r\n{block}",
+                content_length,
+                content_length is None and transfer_encoding is None and method in _BODY_METHODS,
+                connection is not None and "close" in connection.lower(),
+            ),
+        )
+
+    @property
+    def data(self) -> bytes:
+        """The whole head on the wire (for `write_request`).
+
+        :raises HTTPOutputError: if it is not latin-1.
+        """
+        return encode_head(f"{self.text}\r\n")
+
+    def reusable(self, body: bytes | None) -> bool:
+        """Whether `write_request` may send this head with `body` (see there)."""
+        if self.chunked or self.close:
+            return False
+        if body is None:
+            return self.content_length is None
+        return self.content_length == str(len(body))

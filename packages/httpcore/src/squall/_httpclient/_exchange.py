@@ -133,9 +133,11 @@ class StaleConnectionError(Exception):
 class Exchange(HTTPMessageDelegate):
     """Send `request` on `connection` and read the response (see the module docstring).
 
-    After `run`: ``code``, ``reason``, ``headers``, ``body`` (the joined
-    chunks unless a streaming callback took them), ``action`` (from
-    `Decide`) and ``first_byte`` (the loop time the head arrived).
+    `headers` is the header block to send, or the whole request head
+    already encoded (`squall._httpclient._route.request_head`).  After
+    `run`: ``code``, ``reason``, ``headers``, ``body`` (the joined chunks
+    unless a streaming callback took them), ``action`` (from `Decide`) and
+    ``first_byte`` (the loop time the head arrived).
     """
 
     def __init__(
@@ -143,7 +145,7 @@ class Exchange(HTTPMessageDelegate):
         request: HTTPRequest,
         route: Route,
         connection: PooledConnection,
-        headers: HTTPHeaders,
+        headers: HTTPHeaders | bytes,
         params: HTTP1ConnectionParameters,
         body_limit: int,
         decide: Decide,
@@ -225,20 +227,26 @@ class Exchange(HTTPMessageDelegate):
         """
         request = self.request
         h1 = self._h1 = _PooledHTTP1Connection.for_exchange(self.connection, self.params)
-        start_line = RequestStartLine(request.method, self.route.target, "HTTP/1.1")
         body = request._body
         producer = request.body_producer
+        send = self.send_headers
         try:
-            if "Expect" in self.send_headers:
-                self._write(h1.write_headers(start_line, self.send_headers))
-                self._awaiting_continue = True
-                self._continue_timer = self.loop.call_later(CONTINUE_WAIT, self._send_body)
-            elif producer is None:
-                self._write(h1.write_headers(start_line, self.send_headers, body or None))
-                h1.finish()
+            if isinstance(send, bytes):
+                # The whole head, ready (`request_head`): written with the body.
+                self._write(h1.write_request(request.method, send, body))
                 self._body_complete = True
             else:
-                self._write(h1.write_headers(start_line, self.send_headers))
+                start_line = RequestStartLine(request.method, self.route.target, "HTTP/1.1")
+                if "Expect" in send:
+                    self._write(h1.write_headers(start_line, send))
+                    self._awaiting_continue = True
+                    self._continue_timer = self.loop.call_later(CONTINUE_WAIT, self._send_body)
+                elif producer is None:
+                    self._write(h1.write_headers(start_line, send, body or None))
+                    h1.finish()
+                    self._body_complete = True
+                else:
+                    self._write(h1.write_headers(start_line, send))
         except HTTPOutputError as exc:
             self.connection.stream.close()
             raise ValueError(f"invalid request: {exc}") from exc

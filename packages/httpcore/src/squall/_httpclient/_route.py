@@ -15,14 +15,15 @@ import socket
 import urllib.parse
 from typing import NamedTuple
 
+from squall._http1._conn_client import RequestHead
 from squall._httpclient._auth import AUTH_MODES, basic_authorization
 from squall._httpclient._decode import ACCEPT_ENCODING
 from squall._httpclient._pool import ConnectionKey
 from squall._httpclient._request import HTTPRequest
 from squall._httpclient._tls import request_ssl_context
-from squall.httputil import HTTPHeaders
+from squall.httputil import HTTPHeaders, HTTPOutputError
 
-__all__ = ["Route", "request_headers", "route", "validate"]
+__all__ = ["Route", "request_head", "request_headers", "route", "validate"]
 
 #: The methods accepted without ``allow_nonstandard_methods``.
 SUPPORTED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
@@ -278,6 +279,62 @@ def request_headers(
     if request.expect_100_continue and (body or request.body_producer is not None):
         headers["Expect"] = "100-continue"
     return headers
+
+
+#: The most encoded heads `request_head` keeps (a client sends the same
+#: few again and again; past this many distinct ones it starts over).
+_MAX_HEADS = 512
+
+_heads: dict[tuple[object, ...], bytes] = {}
+
+
+def request_head(
+    request: HTTPRequest,
+    route: Route,
+    authorization: str | None,
+    proxy_authorization: str | None,
+) -> bytes | None:
+    """The encoded head of `request` (`request_headers`, serialized), or None.
+
+    Only for the common requests: no header fields of their own, no
+    ``body_producer`` and no ``expect_100_continue``; then the head depends
+    on a few values only and is cached by them.  None for the others, and
+    for heads `HTTP1Connection.write_request` cannot send (a chunked body,
+    an invalid field: the usual path reports it).
+    """
+    headers = request._headers
+    if (
+        (headers is not None and headers)
+        or request.body_producer is not None
+        or request.expect_100_continue
+    ):
+        return None
+    method = request.method
+    body = request._body
+    key = (
+        method,
+        route.target,
+        route.host_header,
+        request.user_agent,
+        request.decompress_response,
+        authorization,
+        proxy_authorization,
+        None if body is None else len(body),
+    )
+    head = _heads.get(key)
+    if head is None:
+        fields = request_headers(request, route, authorization, proxy_authorization)
+        try:
+            parts = RequestHead.of(method, route.target, fields)
+            if not parts.reusable(body):
+                return None
+            head = parts.data
+        except HTTPOutputError:
+            return None
+        if len(_heads) >= _MAX_HEADS:
+            _heads.clear()
+        _heads[key] = head
+    return head
 
 
 def basic_credentials(request: HTTPRequest) -> str | None:

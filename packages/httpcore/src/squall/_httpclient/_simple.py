@@ -58,6 +58,7 @@ from squall._httpclient._route import (
     Route,
     basic_credentials,
     basic_proxy_credentials,
+    request_head,
     request_headers,
     route,
     validate,
@@ -485,7 +486,12 @@ class _Fetch:
             client._deadlines.add(self, self.enqueued + request_timeout)
         self.stream = connection.stream
         proxy_authorization = basic_proxy_credentials(hop) if hop_route.via_proxy else None
-        headers = request_headers(hop, hop_route, basic_credentials(hop), proxy_authorization)
+        authorization = basic_credentials(hop)
+        headers: HTTPHeaders | bytes | None = request_head(
+            hop, hop_route, authorization, proxy_authorization
+        )
+        if headers is None:
+            headers = request_headers(hop, hop_route, authorization, proxy_authorization)
         streaming = hop.streaming_callback is not None
         exchange = Exchange(
             hop,
@@ -631,7 +637,11 @@ class _Fetch:
         while True:
             connection, reused = await self._acquire(hop, hop_route, fresh, connect_deadline)
             self.stream = connection.stream
-            headers = request_headers(hop, hop_route, authorization, proxy_authorization)
+            headers: HTTPHeaders | bytes | None = request_head(
+                hop, hop_route, authorization, proxy_authorization
+            )
+            if headers is None:
+                headers = request_headers(hop, hop_route, authorization, proxy_authorization)
             exchange = Exchange(
                 hop,
                 hop_route,
