@@ -198,6 +198,9 @@ REQUESTS: list[Case] = [
     Case("line-tab", b"GET\t/ HTTP/1.1\r\n\r\n", 400),
     Case("line-trailing-space", b"GET / HTTP/1.1 \r\n\r\n", 400),
     Case("line-leading-space", b" GET / HTTP/1.1\r\n\r\n", 400),
+    # llhttp skips a bare CR before the method; squall does not.
+    Case("line-leading-bare-cr", b"\rGET / HTTP/1.1\r\n\r\n", 400),
+    Case("target-double-space", b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400),
     Case("line-bare-cr", b"GET / HTTP/1.1\rHost: a\r\n\r\n", 400),
     Case("line-bare-lf", b"GET / HTTP/1.1\nHost: a\r\n\r\n", 400),
     Case("line-all-bare-lf", b"GET / HTTP/1.1\nHost: a\n\n", 400, eof=False),

@@ -95,9 +95,36 @@ class Writing(ConnectionCore):
         head = self._request_head
         assert head is not None
         code = start_line.code
+        no_framing = code < 200 or code == 204
         block, content_length, transfer_encoding, connection = serialize_fields(
-            headers, code < 200 or code == 204
+            headers, no_framing
         )
+        reason = start_line.reason
+        if (
+            content_length is not None
+            and connection is None
+            and head.keep_alive
+            and head.version == "HTTP/1.1"
+            and not no_framing
+            and code != 304
+            and head.method != "HEAD"
+            and not self.no_keep_alive
+            and reason in _checked_reasons
+        ):
+            # The usual response: a length, nothing to add, the connection
+            # kept open (what the general path below decides, in one test).
+            self._remaining = (
+                _lengths[content_length]
+                if content_length in _lengths
+                else _parse_length(content_length)
+            )
+            try:
+                # %d: the code may be an IntEnum (http.HTTPStatus).
+                return ("HTTP/1.1 %d %s\r\n%s\r\n" % (code, reason, block)).encode(  # noqa: UP031
+                    "latin-1"
+                )
+            except UnicodeEncodeError:
+                return encode_head(f"{reason}{block}")  # raises the HTTPOutputError
         version = head.version
         disconnect = (
             self.no_keep_alive
@@ -129,9 +156,10 @@ class Writing(ConnectionCore):
                 extra += "Connection: close\r\n"
         elif version == "HTTP/1.0" and connection is None:
             extra += "Connection: keep-alive\r\n"
-        reason = start_line.reason or reason_phrase(code)
-        if "\r" in reason or "\n" in reason or "\0" in reason:
-            raise HTTPOutputError("Unsafe reason phrase (CR, LF or NUL)")
+        if not reason:
+            reason = reason_phrase(code)
+        elif reason not in _checked_reasons:
+            _check_reason(reason)
         try:
             # %d: the code may be an IntEnum (http.HTTPStatus).
             return ("HTTP/1.1 %d %s\r\n%s%s\r\n" % (code, reason, block, extra)).encode(  # noqa: UP031
@@ -279,6 +307,20 @@ class Writing(ConnectionCore):
     # ------------------------------------------------------------------
     # The rest of the interface
     # ------------------------------------------------------------------
+
+
+# Reason phrases already checked (bounded: emptied when full).
+_checked_reasons: set[str] = {"OK"}
+_REASONS_CHECKED = 100
+
+
+def _check_reason(reason: str) -> None:
+    """Raise HTTPOutputError if `reason` is unsafe; remember it if not."""
+    if "\r" in reason or "\n" in reason or "\0" in reason:
+        raise HTTPOutputError("Unsafe reason phrase (CR, LF or NUL)")
+    if len(_checked_reasons) >= _REASONS_CHECKED:
+        _checked_reasons.clear()
+    _checked_reasons.add(reason)
 
 
 # Content-Length values seen, parsed (a server sends the same few again and

@@ -14,9 +14,12 @@ the validation of a request head (response heads are PyParser's: see
   head) is the answer.  So a rejection is always the reference's rejection.
 - llhttp is more lenient in others (the request line's spacing, versions,
   target forms, status codes, reason phrases, Transfer-Encoding in HTTP/1.0,
-  duplicate Host, ...): the start line is matched with the reference's
-  expressions and every semantic rule is the shared Python code, so an
-  acceptance is the reference's acceptance.  The fields are split by a
+  duplicate Host, ...): every semantic rule is the shared Python code, and
+  the start line is split on its two single spaces only when it has them,
+  a common method, an HTTP/1.0 or 1.1 version and an origin-form target
+  (llhttp checked the target's characters: VCHAR only),
+  otherwise matched with the reference's expression, so an acceptance is
+  the reference's acceptance.  The fields are split by a
   cheaper expression than the reference's, relying on llhttp for their
   characters (its set is the reference's: token names; HTAB, SP, VCHAR and
   obs-text in values; CRLF only, no obsolete folding), and checked to cover
@@ -60,6 +63,10 @@ __all__ = ["HtParser"]
 #: stripped afterwards (rare).  One pair per line is still checked.
 _FIELD_LINE: Final = re.compile(rf"\n({_TOKEN}):[ \t]*+([^\r]*)\r")
 
+
+#: Methods whose request line is split rather than matched (CONNECT's
+#: target is not in origin form).
+_COMMON_METHODS: Final = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"))
 
 #: Field lines HtParser counts on llhttp to reject (its splitting expression
 #: would accept them).  Checked once at import: an httptools whose llhttp is
@@ -150,11 +157,19 @@ class HtParser(PyParser):
             completed.clear()
         text = head.decode("latin-1")
         nl = text.find("\r\n")
-        match = _REQUEST_LINE.fullmatch(text, 0, nl)
-        if match is None or nl > self.limits.max_start_line:
+        # llhttp checked the characters of the target (no CTL, SP or
+        # non-ASCII byte): with a common method, one SP on each side of the
+        # target and a version squall serves, the line is what the
+        # reference expression matches.  Anything else takes the
+        # reference's path (llhttp skips a CR before the method, for one).
+        parts = text[:nl].split(" ")
+        if len(parts) != 3 or nl > self.limits.max_start_line:
             return PyParser._parse_request(self, head)
-        method, target, version = match.groups()
-        if target[0] != "/" or method == "CONNECT" or version not in _VERSIONS:
+        method, target, version = parts
+        if version not in _VERSIONS or target[:1] != "/" or method not in _COMMON_METHODS:
+            match = _REQUEST_LINE.fullmatch(text, 0, nl)
+            if match is None:
+                return PyParser._parse_request(self, head)
             _check_request_line(method, target, version)
         end = len(text) - 2
         fields: Headers = _FIELD_LINE.findall(text, nl + 1, end)

@@ -136,9 +136,11 @@ class HTTP1ServerConnection:
         # HTTPServer with a plain callback: bodiless requests skip the
         # delegate round trip (see _serve_plain).
         plain = getattr(delegate, "_plain_callback", None)
-        self._plain: tuple[Callable[[HTTPServerRequest], object], Callable[..., None]] | None = (
-            plain() if plain is not None and not params.decompress else None
-        )
+        served = plain() if plain is not None and not params.decompress else None
+        self._plain: Callable[[HTTPServerRequest], object] | None = None
+        self._watch: Callable[[object, HTTPServerRequest], None] | None = None
+        if served is not None:
+            self._plain, self._watch = served
         if self._idle_timeout is not None:
             self._deadline.set_in(self._idle_timeout)
         stream.set_close_callback(self._on_stream_close)
@@ -188,52 +190,48 @@ class HTTP1ServerConnection:
 
     def _serve(self) -> None:
         """Serve the buffered requests, as far as the data goes."""
-        if self._driving:
+        if self._driving or self._closed:
             return
         if self._paused:
             self._paused = False
             self.stream._resume_feeding()
         self._driving = True
         parser = self._parser
+        plain = self._plain
         try:
-            while self._conn is None and not self._closed:
+            while True:
                 try:
-                    event = parser.next_event()
+                    head = parser.next_event()
                 except ParseError as exc:
                     self._reject(exc.status, exc)
                     break
-                if event is None:
+                if head is None:
+                    if self._separate_head_timeout and not self._head_started and parser.buffered:
+                        # Part of a head is here: from now on the header
+                        # timeout runs.
+                        self._head_started = True
+                        self._deadline.set_in(self.params.header_timeout)
                     break
-                if type(event) is not RequestHead:
+                if type(head) is not RequestHead:
                     # EOF between requests: the client is done.
                     self.close()
                     break
                 # Start serving the request (inline: once per request).
-                if self._head_started:
-                    self._head_started = False
+                self._head_started = False
                 self._deadline.at = None
                 # HTTP1Connection(self.stream, False, self.params, self.context),
                 # without running __init__'s Python code per request.
                 conn: HTTP1Connection = _new_object(HTTP1Connection)
                 conn.__dict__.update(self._conn_state)
                 self._conn = conn
-                plain = self._plain
-                if plain is not None and not event.content_length and not event.chunked:
-                    self._serve_plain(conn, event, plain[0], plain[1])
+                if plain is not None and not head.content_length and not head.chunked:
+                    self._serve_plain(conn, head, plain)
                 else:
-                    self._start_request(conn, event)
+                    self._start_request(conn, head)
+                if self._closed or self._conn is not None:
+                    break
         finally:
             self._driving = False
-        if (
-            self._separate_head_timeout
-            and self._conn is None
-            and not self._head_started
-            and not self._closed
-            and self._parser.buffered
-        ):
-            # Part of a head is here: from now on the header timeout runs.
-            self._head_started = True
-            self._deadline.set_in(self.params.header_timeout)
 
     def _start_request(self, conn: HTTP1Connection, head: RequestHead) -> None:
         """Serve the request whose `head` has arrived on `conn` through the delegate."""
@@ -250,7 +248,6 @@ class HTTP1ServerConnection:
         conn: HTTP1Connection,
         head: RequestHead,
         callback: Callable[[HTTPServerRequest], object],
-        watch: Callable[..., None],
     ) -> None:
         """Serve a request without a body with HTTPServer's plain `callback`.
 
@@ -282,7 +279,8 @@ class HTTP1ServerConnection:
             conn._delegate_failed(exc)
             return
         if result is not None:
-            watch(result, request)
+            assert self._watch is not None
+            self._watch(result, request)
         if conn._write_flushed and not conn._done:
             conn._done = True
             self._request_done(conn)

@@ -135,7 +135,6 @@ class HTTPServerRequest:
     query: str
     body_arguments: dict[str, list[bytes]]
     files: dict[str, list[HTTPFile]]
-    _fields: list[tuple[str, str]]  # from _for_server: the head's fields
 
     def __init__(
         self,
@@ -199,6 +198,8 @@ class HTTPServerRequest:
     _arguments: dict[str, list[bytes]] | None = None
     _cookies: http.cookies.SimpleCookie | None = None
     _host_name: str | None = None
+    # `_for_server`'s: the head's fields, for what it leaves to first use.
+    _fields: list[tuple[str, str]] | None = None
 
     @classmethod
     def _for_server(
@@ -243,7 +244,7 @@ class HTTPServerRequest:
         # `_for_server` left to first use.  Made once, then stored, so later
         # reads are plain attribute reads.
         make = _LAZY.get(name)
-        if make is None or "_fields" not in self.__dict__:
+        if make is None or self._fields is None:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         value = make(self)
         setattr(self, name, value)
@@ -459,7 +460,7 @@ class HTTPServerRequest:
 
 #: How `HTTPServerRequest.__getattr__` makes each attribute `_for_server` leaves out.
 _LAZY: dict[str, Callable[[HTTPServerRequest], Any]] = {
-    "headers": lambda request: HTTPHeaders._from_pairs(request._fields),
+    "headers": lambda request: HTTPHeaders._from_pairs(request._fields or ()),
     "host": lambda request: request.headers._dict.get("Host") or "127.0.0.1",
     "path": lambda request: request.uri.partition("?")[0],
     "query": lambda request: request.uri.partition("?")[2],
