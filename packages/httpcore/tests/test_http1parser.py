@@ -368,6 +368,42 @@ def test_start_next_message_mid_message_is_an_error(parser_class: ParserClass) -
         parser.start_next_message()
 
 
+def test_start_next_message_skips_the_end_of_a_bodiless_message(
+    parser_class: ParserClass,
+) -> None:
+    # A server that sees a head without a body need not pull its
+    # EndOfMessage: start_next_message skips it.
+    parser = parser_class(False)
+    parser.receive(b"GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n")
+    first = parser.next_event()
+    assert isinstance(first, RequestHead)
+    assert (first.content_length, first.chunked) == (0, False)
+    parser.start_next_message()
+    second = parser.next_event()
+    assert isinstance(second, RequestHead)
+    assert second.target == "/2"
+    parser.start_next_message()
+    assert parser.next_event() is None  # the third head is not complete
+    parser.receive(b"\r\n")
+    third = parser.next_event()
+    assert isinstance(third, RequestHead)
+    assert third.target == "/3"
+    assert parser.next_event() == EndOfMessage([])
+    # Once a body with a length is read, its EndOfMessage can be skipped
+    # too; not before.
+    parser.start_next_message()
+    parser.receive(b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nhiGET /4 HTTP/1.1\r\n\r\n")
+    assert isinstance(parser.next_event(), RequestHead)
+    with pytest.raises(RuntimeError):
+        parser.start_next_message()
+    assert parser.next_event() == Body(b"hi")
+    parser.start_next_message()
+    fourth = parser.next_event()
+    assert isinstance(fourth, RequestHead)
+    assert fourth.target == "/4"
+    assert parser.next_event() == EndOfMessage([])
+
+
 def test_trailing_data(parser_class: ParserClass) -> None:
     parser = parser_class(False)
     parser.receive(b"POST / HTTP/1.1\r\nContent-Length: 1\r\n\r\nxGET / HTTP/1.1\r\n")
