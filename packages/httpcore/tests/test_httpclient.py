@@ -112,6 +112,27 @@ def test_request_explicit_values_beat_defaults() -> None:
     assert resolved.follow_redirects is False
 
 
+def test_request_defaults_fill_none_set_later_and_ignore_other_names() -> None:
+    request = HTTPRequest("http://example.com/", request_timeout=5, method="PUT", body=b"x")
+    request.request_timeout = None  # set to None after construction: the default applies
+    resolved = request._with_defaults({"request_timeout": 7, "method": "GET", "unknown": 1})
+    assert resolved.request_timeout == 7
+    assert resolved.method == "PUT"
+    assert not hasattr(resolved, "unknown")
+    plain = HTTPRequest("http://example.com/")
+    odd = plain._with_defaults({"method": "POST", "expect_100_continue": True, "url": "x"})
+    assert (odd.method, odd.expect_100_continue, odd.url) == ("GET", False, "http://example.com/")
+    with_body = plain._with_defaults({"body": "b", "connect_timeout": 1})
+    assert (with_body.body, with_body.connect_timeout) == (b"b", 1)
+    assert plain.body is None
+    assert plain.connect_timeout is None
+    # The usual path: the copy is independent of the original.
+    usual = plain._with_defaults({"connect_timeout": 2})
+    usual.max_redirects = 1
+    assert plain.max_redirects is None
+    assert usual.connect_timeout == 2
+
+
 def test_request_headers_dict_and_body_conversion() -> None:
     request = HTTPRequest("http://x/", headers={"x-foo": "1"}, body="h\u00e9")
     assert isinstance(request.headers, HTTPHeaders)
