@@ -375,7 +375,7 @@ def test_building_a_request_makes_few_function_calls() -> None:
 def _server_request(uri: str, fields: list[tuple[str, str]]) -> HTTPServerRequest:
     context = types.SimpleNamespace(remote_ip="10.0.0.1", protocol="https")
     return HTTPServerRequest._for_server(
-        FakeConnection(context), "GET", uri, "HTTP/1.1", fields, "server"
+        FakeConnection(context), "GET", uri, "HTTP/1.1", fields, "server", "10.0.0.1", "https"
     )
 
 

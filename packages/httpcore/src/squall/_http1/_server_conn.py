@@ -137,6 +137,10 @@ class HTTP1ServerConnection:
         # delegate round trip (see _serve_plain).
         plain = getattr(delegate, "_plain_callback", None)
         served = plain() if plain is not None and not params.decompress else None
+        # The peer, as every request of the connection tells it (the plain
+        # path has no xheaders to change it per request).
+        self._remote_ip: str | None = getattr(self.context, "remote_ip", None)
+        self._protocol: str = getattr(self.context, "protocol", None) or "http"
         self._plain: Callable[[HTTPServerRequest], object] | None = None
         self._watch: Callable[[object, HTTPServerRequest], None] | None = None
         if served is not None:
@@ -228,8 +232,11 @@ class HTTP1ServerConnection:
                     self._serve_plain(conn, head, plain)
                 else:
                     self._start_request(conn, head)
+                # (mypy keeps self._conn narrowed across the calls above.)
                 if self._closed or self._conn is not None:
                     break
+                if not parser.buffered and not self._eof:  # type: ignore[unreachable]
+                    break  # served what was here (the usual case)
         finally:
             self._driving = False
 
@@ -266,6 +273,8 @@ class HTTP1ServerConnection:
                 head.version,
                 head.headers,
                 self,
+                self._remote_ip,
+                self._protocol,
             )
         except Exception as exc:
             conn._delegate_failed(exc)

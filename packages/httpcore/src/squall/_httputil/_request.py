@@ -210,30 +210,26 @@ class HTTPServerRequest:
         version: str,
         fields: list[tuple[str, str]],
         server_connection: object,
+        remote_ip: str | None,
+        protocol: str,
     ) -> HTTPServerRequest:
         """A received request without a body: what ``__init__`` makes of these arguments.
 
         The HTTP/1 server's fast constructor (no keyword parsing, no
-        defaults to resolve); `connection` has a ``context`` with
-        ``remote_ip`` and ``protocol`` (or none at all).  `fields` are the
-        head's ``(name, value)`` pairs as squall's parser returns them:
-        `headers` is made of them on first use, and `host`, `path`,
-        `query`, `files` and `body_arguments` too (see `__getattr__`), so
-        a request that never looks at them does not pay for them.
+        defaults to resolve; `remote_ip` and `protocol` are what
+        ``connection.context`` says).  `fields` are the head's ``(name,
+        value)`` pairs as squall's parser returns them: `headers` is made of
+        them on first use, and `host`, `path`, `query`, `files` and
+        `body_arguments` too (see `__getattr__`), so a request that never
+        looks at them does not pay for them.
         """
         self = _new_object(cls)
         self.method = method
         self.uri = uri
         self.version = version
         self._fields = fields
-        try:
-            context = connection.context  # type: ignore[attr-defined]
-            remote_ip = context.remote_ip
-            protocol = context.protocol
-        except AttributeError:
-            remote_ip, protocol = cls._from_context(connection, None, None)
         self.remote_ip = remote_ip
-        self.protocol = protocol or "http"
+        self.protocol = protocol
         self.connection = connection
         self.server_connection = server_connection
         self._start_time = time.time()
