@@ -295,12 +295,12 @@ def test_parse_links() -> None:
 
 def test_response_parts_without_network() -> None:
     response = HttpResponse(make_request())
-    for line in ("HTTP/1.1 201 Created\r\n", "Content-Type: application/vnd.x+json\r\n"):
-        assert not response._header_line(line)
-    response.headers.add("Set-Cookie", "a=1; Path=/")
-    response.headers.add("Set-Cookie", 'b="two"; HttpOnly')
-    response.headers.add("Set-Cookie", "\x00bad")
-    assert response._header_line("\r\n")
+    headers = HTTPHeaders({"Content-Type": "application/vnd.x+json"})
+    headers.add("Set-Cookie", "a=1; Path=/")
+    headers.add("Set-Cookie", 'b="two"; HttpOnly')
+    headers.add("Set-Cookie", "\x00bad")
+    response._head("HTTP/1.1", 201, "Created", headers)
+    assert response.headers is headers
     response._feed(json.dumps({"ok": True}).encode())
     assert response.status_code == 201
     assert response.get_status() == "201 Created"

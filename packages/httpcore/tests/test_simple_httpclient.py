@@ -44,7 +44,8 @@ from httpcore_peers import (
     run,
 )
 
-from squall.httpclient import AsyncHTTPClient, HTTPClientError
+from squall.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from squall.httputil import HTTPHeaders
 from squall.ioloop import IOLoop
 from squall.netutil import OverrideResolver, Resolver
 from squall.simple_httpclient import (
@@ -310,6 +311,32 @@ def test_reused_connection_starts_every_exchange_afresh(io_loop: IOLoop, harness
         # The header callback of one fetch only.
         assert lines == ["HTTP/1.1 200 OK\r\n", "Content-Length: 5\r\n", "\r\n"]
         assert server.connections == 1
+
+    run(io_loop, f)
+
+
+def test_head_callback_gets_the_final_head(io_loop: IOLoop, harness: Harness) -> None:
+    # squall.client's hook (HTTPRequest._head_callback): the final head as
+    # parsed, once, after the interim responses; its headers are the
+    # response's (decoded: the coding moved to X-Consumed-Content-Encoding).
+    async def f() -> None:
+        server = await harness.server(
+            answer(
+                b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+                + response(201, gzip.compress(b"made"), {"Content-Encoding": "gzip"}),
+            )
+        )
+        client = harness.client()
+        heads: list[tuple[Any, HTTPHeaders]] = []
+        request = HTTPRequest(server.url("/"))
+        request._head_callback = lambda start_line, headers: heads.append((start_line, headers))
+        result = await fetch(client, request)
+        assert (result.code, result.body) == (201, b"made")
+        ((start_line, headers),) = heads
+        assert tuple(start_line) == ("HTTP/1.1", 201, "Created")
+        assert headers is result.headers
+        assert headers["X-Consumed-Content-Encoding"] == "gzip"
+        assert "Content-Encoding" not in headers
 
     run(io_loop, f)
 

@@ -1,7 +1,7 @@
 """`HttpResponse` and its streamed body `HttpStream` (``response.raw``).
 
 A response is filled by its session as the lower layer reports: the head
-line by line (`_header_line`), the body chunk by chunk (`_feed`), then the
+at once (`_head`), the body chunk by chunk (`_feed`), then the
 end (`_finish`).  Without ``stream=True`` the body is kept in the response
 (``content``); with it, chunks go to ``raw`` for the caller to iterate.
 """
@@ -193,20 +193,13 @@ class HttpResponse:
 
     # -- filled by the session -------------------------------------------
 
-    def _header_line(self, line: str) -> bool:
-        """Take a line of the head (status line first); True when the head is complete."""
-        if self.status_code is None:
-            version, _, rest = line.strip().partition(" ")
-            code, _, reason = rest.partition(" ")
-            self.version = version
-            self.status_code = int(code)
-            self.reason = reason
-            return False
-        if line in ("\r\n", "\n"):
-            self._head_done = True
-            return True
-        self.headers.parse_line(line.rstrip("\r\n"))
-        return False
+    def _head(self, version: str, code: int, reason: str, headers: HTTPHeaders) -> None:
+        """Take the head (the lower layer's, as it arrives: its headers object becomes ours)."""
+        self.version = version
+        self.status_code = code
+        self.reason = reason
+        self.headers = headers
+        self._head_done = True
 
     def _feed(self, chunk: bytes) -> asyncio.Future[None] | None:
         if self.handler_error is not None:

@@ -7,9 +7,10 @@ How a request goes (`HttpClient._send`):
    cookies for the URL are added.
 2. One lower-layer fetch per hop (``follow_redirects=False``: redirects are
    followed here so that each hop is an `HttpResponse` in ``history`` and
-   gets the cookies of the jar).  Its ``header_callback`` fills the head and
-   fires ``on_headers`` (and stores cookies); its ``streaming_callback``
-   feeds the body and the ``data_received``/``data_processed`` events.
+   gets the cookies of the jar).  Its head callback (``_head_callback``:
+   the head as the lower layer parsed it) fills the head and fires
+   ``on_headers`` (and stores cookies); its ``streaming_callback`` feeds
+   the body and the ``data_received``/``data_processed`` events.
 3. On a redirect the body is drained and the next request is built
    (`HttpRequest.redirected`).  Otherwise the response is returned when
    complete, or, with ``stream=True``, as soon as its head is in, its body
@@ -44,7 +45,7 @@ from squall._httpclient._errors import HTTPStreamClosedError
 from squall._httpclient._redirect import REDIRECT_CODES
 from squall._httpclient._response import HTTPResponse
 from squall._httpclient._simple import SimpleAsyncHTTPClient
-from squall.httputil import HTTPHeaders
+from squall.httputil import HTTPHeaders, ResponseStartLine
 
 __all__ = ["HttpClient"]
 
@@ -396,29 +397,28 @@ class HttpClient:
         pending: list[Any] = []
         response._done = loop.create_future()
 
-        def on_header(line: str) -> None:
-            if response._header_line(line):
-                if self.store_cookies:
-                    extract_cookies(self.cookies, request, response)
-                try:
-                    for handler in response.handlers["on_headers"]:
-                        result = handler(response)
-                        if inspect.isawaitable(result):
-                            pending.append(result)
-                except Exception as exc:
-                    response.handler_error = exc
-                if not head.done():
-                    head.set_result(None)
+        def on_head(start_line: ResponseStartLine, headers: HTTPHeaders) -> None:
+            response._head(start_line.version, start_line.code, start_line.reason, headers)
+            if self.store_cookies:
+                extract_cookies(self.cookies, request, response)
+            try:
+                for handler in response.handlers["on_headers"]:
+                    result = handler(response)
+                    if inspect.isawaitable(result):
+                        pending.append(result)
+            except Exception as exc:
+                response.handler_error = exc
+            if not head.done():
+                head.set_result(None)
 
-        lower = request.to_httprequest(
-            header_callback=on_header, streaming_callback=response._feed
-        )
-        response._abort_key = on_header
+        lower = request.to_httprequest(streaming_callback=response._feed)
+        lower._head_callback = on_head
+        response._abort_key = on_head
         fetch = http.fetch(lower, raise_error=False)
-        fetch.add_done_callback(lambda future: self._fetched(response, future))
-        await asyncio.wait((head, fetch), return_when=asyncio.FIRST_COMPLETED)
-        if not head.done():
-            head.cancel()
+        # `head` is resolved by the head, or else by the end of the fetch.
+        fetch.add_done_callback(lambda future: self._fetched(response, future, head))
+        await head
+        if not response._head_done:
             error = response.raw._error
             if error is None:  # pragma: no cover - the lower layer always gives a head
                 error = HttpConnectionError(f"No response from {request.url}", response)
@@ -428,7 +428,12 @@ class HttpClient:
         for awaitable in pending:
             await awaitable
 
-    def _fetched(self, response: HttpResponse, future: asyncio.Future[HTTPResponse]) -> None:
+    def _fetched(
+        self,
+        response: HttpResponse,
+        future: asyncio.Future[HTTPResponse],
+        head: asyncio.Future[None],
+    ) -> None:
         error: BaseException | None = None
         if future.cancelled():
             error = HttpConnectionError("The request was cancelled", response)
@@ -448,6 +453,8 @@ class HttpClient:
         response.raw._finish(error)
         if not response._done.done():
             response._done.set_result(None)
+        if not head.done():
+            head.set_result(None)  # no head came: _start raises the error
 
     def _post_request_later(self, response: HttpResponse) -> None:
         async def post_request() -> None:
@@ -503,7 +510,7 @@ class HttpClient:
 
 
 def _abort(http: SimpleAsyncHTTPClient, response: HttpResponse) -> None:
-    """Stop the lower-layer fetch of `response` (found by its header callback).
+    """Stop the lower-layer fetch of `response` (found by its head callback).
 
     SimpleAsyncHTTPClient has no public way to cancel one fetch, so this
     looks among its active and queued fetches; a fetch stopped reports an
@@ -513,10 +520,10 @@ def _abort(http: SimpleAsyncHTTPClient, response: HttpResponse) -> None:
     if key is None or response.raw.done:
         return
     for fetch in list(http.active):
-        if fetch.request.header_callback is key:
+        if fetch.request._head_callback is key:
             fetch.cancel("The request was cancelled")
             return
     for fetch in http.queue:
-        if fetch.request.header_callback is key and not fetch.failed:
+        if fetch.request._head_callback is key and not fetch.failed:
             fetch.fail(HTTPStreamClosedError("The request was cancelled"))
             return

@@ -428,6 +428,8 @@ class Exchange(HTTPMessageDelegate):
                 # As Tornado does: the body is no longer in that coding.
                 headers["X-Consumed-Content-Encoding"] = headers["Content-Encoding"]
                 del headers["Content-Encoding"]
+        if request._head_callback is not None:
+            request._head_callback(start_line, headers)
         callback = request.header_callback
         if callback is not None:
             callback(f"{start_line.version} {code} {start_line.reason}\r\n")

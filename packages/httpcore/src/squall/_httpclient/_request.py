@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar
 
 from squall.escape import utf8
-from squall.httputil import HTTPHeaders, format_timestamp
+from squall.httputil import HTTPHeaders, ResponseStartLine, format_timestamp
 
 __all__ = ["HTTPRequest"]
 
@@ -142,6 +142,10 @@ class HTTPRequest:
     # None until the headers are given or first used (most requests have
     # none: no empty `HTTPHeaders` made per request).
     _headers: HTTPHeaders | None = None
+    #: squall.client's hook, not part of the API: the simple client calls it
+    #: with the final response's start line and headers (where it would
+    #: call ``header_callback`` with lines to parse again).
+    _head_callback: Callable[[ResponseStartLine, HTTPHeaders], object] | None = None
     # The attributes' values when not given (the constructor stores only
     # what is given: see `_with_defaults`).
     method = "GET"
