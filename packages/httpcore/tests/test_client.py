@@ -261,6 +261,10 @@ def test_get_with_params_and_headers(io_loop: IOLoop) -> None:
             assert response.headers["Content-Type"] == "application/json"
             assert response.history == []
             assert response.request.method == "GET"
+            # The lower layer sends its own fields (Host...) without adding
+            # them to the request's headers, which it shares.
+            assert "Host" not in response.request.headers
+            assert response.request.headers["X-Request"] == "r"
 
     run(io_loop, main)
 

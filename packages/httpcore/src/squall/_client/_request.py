@@ -225,7 +225,7 @@ class HttpRequest:
         return HTTPRequest(
             self.url,
             method=self.method,
-            headers=HTTPHeaders(self.headers),
+            headers=self.headers,  # not copied: the lower layer does not modify them
             body=self.body,
             body_producer=self.body_producer,
             auth_username=self.auth_username,

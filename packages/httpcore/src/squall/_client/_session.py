@@ -258,8 +258,13 @@ class HttpClient:
         if self._closed:
             raise RuntimeError("The HttpClient is closed")
         handlers: dict[str, list[Handler]] = {}
+        events = self._events
         for name in EVENTS:
-            handlers[name] = self._events[name].handlers() + as_handlers(params.pop(name, None))
+            extra = params.pop(name, None)
+            # (`Event.handlers`, without its call: the handlers of the request alone.)
+            handlers[name] = list(events[name]._handlers)
+            if extra is not None:
+                handlers[name] += as_handlers(extra)
         if params.get("allow_redirects") is None:
             params["allow_redirects"] = method.upper() != "HEAD"
         for name, default in (
@@ -283,6 +288,8 @@ class HttpClient:
         merged.update(self.proxies)
         if proxies:
             merged.update(proxies)
+        if not merged:
+            return None  # (the usual case: no proxy at all, without parsing the URL)
         parts = urllib.parse.urlsplit(url)
         scheme = parts.scheme.lower()
         proxy = merged.get(scheme) or merged.get("all")
@@ -356,7 +363,8 @@ class HttpClient:
         while True:
             response = HttpResponse(request, history)
             response.handlers = handlers
-            await fire_once(handlers["pre_request"], response, None)
+            if handlers["pre_request"]:
+                await fire_once(handlers["pre_request"], response, None)
             add_cookie_header(self.cookies, request)
             try:
                 await self._start(http, request, response)
@@ -379,7 +387,8 @@ class HttpClient:
                 _abort(http, response)  # e.g. a handler failed: the rest is not wanted
                 await fire_once(handlers["post_request"], response, exc)
                 raise
-            await fire_once(handlers["post_request"], response, None)
+            if handlers["post_request"]:
+                await fire_once(handlers["post_request"], response, None)
             if follow is None:
                 return response
             history.append(response)
