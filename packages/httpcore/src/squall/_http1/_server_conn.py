@@ -52,6 +52,20 @@ _new_object = object.__new__
 #: requests, small enough that a thousand connections cost little.
 _PAUSE_AT = 64 * 1024
 
+#: What serving a request sets on its HTTP1Connection on the usual path
+#: (see ``_conn_state``).
+_PER_REQUEST_FIELDS = (
+    "_request_head",
+    "_head_delivered",
+    "_read_finished",
+    "_write_state",
+    "_remaining",
+    "_last_write",
+    "_close_callback",
+    "_write_flushed",
+    "_done",
+)
+
 #: After an error response, how long to keep reading (and discarding) what
 #: the client still sends, and how much of it, before closing.
 _LINGER_SECONDS = 2.0
@@ -121,7 +135,10 @@ class HTTP1ServerConnection:
         self._pause_at = max(params.chunk_size, _PAUSE_AT)
         self._deadline = Deadline(self._loop, self._on_timeout)
         # The state every request's HTTP1Connection starts with (what its
-        # __init__ and _serve_request would set), copied in one call.
+        # __init__ and _serve_request would set), copied in one call.  The
+        # per-message fields every request sets are in it too, at their
+        # class defaults: the copy is then the instance's whole dict, which
+        # never has to grow (half the cost of filling a smaller one).
         self._conn_state: dict[str, object] = {
             "is_client": False,
             "stream": stream,
@@ -132,6 +149,7 @@ class HTTP1ServerConnection:
             "_body_timeout": params.body_timeout,
             "_server": self,
             "_parser": self._parser,
+            **{name: getattr(HTTP1Connection, name) for name in _PER_REQUEST_FIELDS},
         }
         # HTTPServer with a plain callback: bodiless requests skip the
         # delegate round trip (see _serve_plain).
@@ -226,7 +244,7 @@ class HTTP1ServerConnection:
                 # HTTP1Connection(self.stream, False, self.params, self.context),
                 # without running __init__'s Python code per request.
                 conn: HTTP1Connection = _new_object(HTTP1Connection)
-                conn.__dict__.update(self._conn_state)
+                conn.__dict__ = self._conn_state.copy()
                 self._conn = conn
                 if plain is not None and not head.content_length and not head.chunked:
                     self._serve_plain(conn, head, plain)
