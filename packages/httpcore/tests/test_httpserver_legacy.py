@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import http.client
 import socket
 import warnings
 from typing import Any
 
 import pytest
+from httpserver_helpers import http_client
 
 from squall.httputil import HTTPServerRequest
 from squall.ioloop import IOLoop
@@ -18,7 +18,7 @@ from squall.tcpserver import TCPServer
 
 
 def fetch_twice(port: int) -> list[bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn = http_client(port)
     bodies = []
     for path in ("/one", "/two"):
         conn.request("GET", path)

@@ -12,12 +12,19 @@ import asyncio
 import contextlib
 import gzip
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
+import httpserver_helpers
 import pytest
+from httpserver_helpers import RawClient as Raw
+from httpserver_helpers import (
+    echo,
+    parser_fixture,  # noqa: F401
+    respond,
+    run,
+)
 
-import squall._http1 as http1
 from squall.httpserver import HTTPServer
 from squall.httputil import (
     HTTPConnection,
@@ -30,99 +37,12 @@ from squall.httputil import (
 from squall.ioloop import IOLoop
 from squall.netutil import bind_sockets
 
-# -- helpers (see test_httpserver.py) ----------------------------------------
-
-
-@pytest.fixture(params=["python", "httptools"], autouse=True)
-def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "httptools":
-        try:
-            from squall._http1._htparser import HtParser  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            pytest.skip("the httptools parser is not available")
-        monkeypatch.setattr(http1, "Parser", HtParser)
-    else:
-        monkeypatch.setattr(http1, "Parser", http1.PyParser)
-    return str(request.param)
-
-
-def respond(request: HTTPServerRequest, body: bytes) -> None:
-    assert request.connection is not None
-    request.connection.write_headers(
-        ResponseStartLine("HTTP/1.1", 200, "OK"),
-        HTTPHeaders({"Content-Length": str(len(body))}),
-        body,
-    )
-    request.connection.finish()
-
-
-def echo(request: HTTPServerRequest) -> None:
-    respond(request, f"{request.method} {request.uri} ".encode() + request.body)
-
 
 @contextlib.asynccontextmanager
 async def serving(handler: Any, **kwargs: Any) -> AsyncIterator[int]:
-    server = HTTPServer(handler, **kwargs)
-    sockets = bind_sockets(0, "127.0.0.1")
-    server.add_sockets(sockets)
-    try:
-        yield sockets[0].getsockname()[1]
-    finally:
-        server.stop()
-        await server.close_all_connections()
-
-
-def run(io_loop: IOLoop, main: Callable[[], Awaitable[None]], timeout: float = 30) -> None:
-    async def main_then_settle() -> None:
-        try:
-            await main()
-        finally:
-            while Raw.open:
-                Raw.open.pop().close()
-            for _ in range(5):
-                await asyncio.sleep(0)
-
-    io_loop.run_sync(main_then_settle, timeout=timeout)
-
-
-class Raw:
-    open: list[Raw] = []
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-        Raw.open.append(self)
-
-    @classmethod
-    async def connect(cls, port: int) -> Raw:
-        return cls(*await asyncio.open_connection("127.0.0.1", port))
-
-    async def send(self, data: bytes) -> None:
-        self.writer.write(data)
-        try:
-            await self.writer.drain()
-        except ConnectionError:
-            pass  # the server may answer and close before reading it all
-
-    async def read_until_close(self, timeout: float = 10) -> bytes:
-        chunks = []
-        try:
-            while chunk := await asyncio.wait_for(self.reader.read(65536), timeout):
-                chunks.append(chunk)
-        except ConnectionResetError:
-            pass
-        return b"".join(chunks)
-
-    async def body(self, timeout: float = 10) -> bytes:
-        """The body of one Content-Length response."""
-        head = await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), timeout)
-        headers = HTTPHeaders.parse(head.decode("latin-1").partition("\r\n")[2])
-        return await asyncio.wait_for(
-            self.reader.readexactly(int(headers["Content-Length"])), timeout
-        )
-
-    def close(self) -> None:
-        self.writer.close()
+    """httpserver_helpers.serving, giving the port alone: all these tests use."""
+    async with httpserver_helpers.serving(handler, **kwargs) as served:
+        yield served.port
 
 
 def status_and_headers(data: bytes) -> tuple[int, HTTPHeaders]:

@@ -10,41 +10,24 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import trustme
+from httpserver_helpers import (
+    in_thread,
+    parser_fixture,  # noqa: F401
+    respond,
+    run,
+    serving,
+)
 
-import squall._http1 as http1
-from squall.httpserver import HTTPServer
-from squall.httputil import HTTPHeaders, HTTPServerRequest, ResponseStartLine
+from squall.httputil import HTTPServerRequest
 from squall.ioloop import IOLoop
-from squall.netutil import bind_sockets
-
-
-@pytest.fixture(params=["python", "httptools"], autouse=True)
-def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "httptools":
-        try:
-            from squall._http1._htparser import HtParser  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            pytest.skip("the httptools parser is not available")
-        monkeypatch.setattr(http1, "Parser", HtParser)
-    else:
-        monkeypatch.setattr(http1, "Parser", http1.PyParser)
-    return str(request.param)
 
 
 def describe(request: HTTPServerRequest) -> None:
     """Answers with the protocol, the path and whether a client certificate came."""
     cert = request.get_ssl_certificate()
     subject = "none" if not cert else dict(x[0] for x in cert["subject"]).get("commonName", "?")
-    body = f"{request.protocol} {request.path} {subject}".encode()
-    assert request.connection is not None
-    request.connection.write_headers(
-        ResponseStartLine("HTTP/1.1", 200, "OK"),
-        HTTPHeaders({"Content-Length": str(len(body))}),
-        body,
-    )
-    request.connection.finish()
+    respond(request, f"{request.protocol} {request.path} {subject}".encode())
 
 
 def run_server(
@@ -55,22 +38,10 @@ def run_server(
     **kwargs: Any,
 ) -> None:
     async def main() -> None:
-        server = HTTPServer(handler, ssl_options=ssl_options, **kwargs)
-        sockets = bind_sockets(0, "127.0.0.1")
-        server.add_sockets(sockets)
-        try:
-            await client(sockets[0].getsockname()[1])
-        finally:
-            server.stop()
-            await server.close_all_connections()
-            for _ in range(5):
-                await asyncio.sleep(0)
+        async with serving(handler, ssl_options=ssl_options, **kwargs) as served:
+            await client(served.port)
 
-    io_loop.run_sync(main, timeout=30)
-
-
-async def in_thread(function: Callable[[], Any]) -> Any:
-    return await asyncio.get_running_loop().run_in_executor(None, function)
+    run(io_loop, main)
 
 
 def fetch_https(port: int, context: ssl.SSLContext, paths: list[str]) -> list[bytes]:
