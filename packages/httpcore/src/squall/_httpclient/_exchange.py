@@ -71,12 +71,12 @@ class _PooledHTTP1Connection(HTTP1Connection):
     instead of switching the transport's protocol (and the callback) at
     the start and the end of every response.
 
-    One object per pooled connection (and parameters): `reuse` returns it
-    to its state after construction for the next exchange, instead of a
-    new connection object, parser and deadline per exchange.  It is only
-    reused after a complete exchange (the caller puts back in the pool only
-    a connection whose response was read in full and whose request was
-    sent), so nothing of the previous exchange is pending.
+    One object per pooled connection (and parameters): `for_exchange`
+    returns it to its state after construction for the next exchange,
+    instead of a new connection object, parser and deadline per exchange.
+    It is only reused after a complete exchange (the caller puts back in
+    the pool only a connection whose response was read in full and whose
+    request was sent), so nothing of the previous exchange is pending.
     """
 
     def __init__(self, connection: PooledConnection, params: HTTP1ConnectionParameters) -> None:
