@@ -8,6 +8,8 @@ asyncio backend by default, uvloop when the suite runs with
 
 from __future__ import annotations
 
+import pathlib
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -26,3 +28,7 @@ def io_loop() -> Iterator[IOLoop]:
         yield loop
     finally:
         loop.close(all_fds=True)
+
+
+# The IOLoop test modules share fixtures (ioloop_helpers.py, beside this file).
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
