@@ -881,7 +881,7 @@ def test_unknown_coding_left_alone(io_loop: IOLoop, harness: Harness) -> None:
 
 
 def test_callback_exceptions_on_a_reused_connection(io_loop: IOLoop, harness: Harness) -> None:
-    # A fetch on a pooled connection runs without a Task (`_Fetch._start_fast`):
+    # A fetch on a pooled connection runs without a Task (`_Fetch.start`):
     # its failures are reported the same way.
     def broken(chunk: bytes) -> None:
         raise RuntimeError("callback bug")

@@ -150,9 +150,19 @@ class ClientSide(ConnectionCore):
         except Exception as exc:
             self._delegate_failed(exc)
             return
-        if result is not None and not self._wait(result, self._start_response_body):
+        if result is not None:
+            if self._wait(result, self._start_response_body):
+                self._start_response_body()
             return
-        self._start_response_body()
+        # `_start_response_body`, without its call (the usual case).
+        if self._detached or self._done:
+            return
+        if head.content_length is not None and head.content_length > self._max_body_size:
+            self._fail_input(BodyTooLargeError("Content-Length too large"))
+            return
+        if self._has_body and self._body_timeout:
+            self._deadline.set_in(self._body_timeout)
+        self._reading = True
 
     def _start_response_body(self) -> None:
         if self._detached or self._done:
@@ -184,13 +194,21 @@ class ClientSide(ConnectionCore):
         head = self._response_head
         assert head is not None
         stream = self.stream
-        self._release_stream()
+        # `_release_stream` and `_resolve(True)`, without their calls.
+        self._stop_receiving()
+        leftover = self._parser.trailing_data()
+        if leftover:
+            stream._on_data(leftover)
         # After a 101 the stream carries the new protocol: its owner decides.
         if not head.upgrade and (
             not head.keep_alive or self._disconnect_on_finish or self.no_keep_alive
         ):
             stream.close()
-        self._resolve(True)
+        future = self._future
+        if future is not None and not future.done():
+            future.set_result(True)
+            if self._on_read_done is not None:
+                self._on_read_done(future)
 
     def _release_stream(self) -> None:
         """Stop reading; put what the parser did not consume back into the stream's buffer."""

@@ -233,7 +233,11 @@ class Exchange(HTTPMessageDelegate):
         try:
             if isinstance(send, bytes):
                 # The whole head, ready (`request_head`): written with the body.
-                self._write(h1.write_request(request.method, send, body))
+                written = self._last_write = h1.write_request(request.method, send, body)
+                if not written.done():  # (`_write`, without its calls)
+                    written.add_done_callback(_retrieve)
+                elif not written.cancelled():
+                    written.exception()
                 self._body_complete = True
             else:
                 start_line = RequestStartLine(request.method, self.route.target, "HTTP/1.1")
@@ -273,7 +277,8 @@ class Exchange(HTTPMessageDelegate):
         except BaseException:
             self._stop_writing()
             raise
-        self._stop_writing()
+        if self._continue_timer is not None or self._body_task is not None:
+            self._stop_writing()  # (only then anything to stop)
         return keep and self._reusable()
 
     def _write(self, future: asyncio.Future[None]) -> None:

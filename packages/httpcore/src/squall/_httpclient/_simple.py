@@ -11,7 +11,7 @@ How a fetch goes:
    reused connection that turns out closed before any response is replaced
    once for idempotent requests (RFC 9112 §9.3.1).  The common case, an
    idle connection ready in the pool, needs no Task: the exchange is
-   started at once and its end handled by a callback (`_Fetch._start_fast`);
+   started at once and its end handled by a callback (`_Fetch.start`);
    only a retry, a redirect or a Digest challenge continues in a Task.
 3. Redirects and authentication challenges (Digest, for the server or
    the proxy) are answered with further exchanges within the same fetch
@@ -379,11 +379,6 @@ class _Fetch:
 
     # -- life cycle --------------------------------------------------------------
 
-    def start(self) -> None:
-        self.time_info["queue"] = self.clock() - self.enqueued
-        if not self._start_fast():
-            self._start_task(self.request, self.route, self.enqueued, False)
-
     def _start_task(self, hop: HTTPRequest, hop_route: Route, start: float, fresh: bool) -> None:
         self.task = self.loop.create_task(self._fetch(hop, hop_route, start, fresh))
         self.task.add_done_callback(self._done)
@@ -463,23 +458,27 @@ class _Fetch:
 
     # -- the fast path: a pooled connection, a callback instead of a Task ------------
 
-    def _start_fast(self) -> bool:
-        """Start the first exchange on an idle pooled connection without a Task.
+    def start(self) -> None:
+        """Start the fetch: the fast path if it can, else in a Task (`_fetch`).
 
-        Its response is handled by `_fast_done`, a callback; anything but a
-        final response (a stale connection to retry, a redirect) continues
-        in a Task, as do fetches that may answer a Digest challenge.
-        Returns False (nothing done) when there is no idle connection.
+        The fast path: the first exchange on an idle pooled connection,
+        without a Task.  Its response is handled by `_fast_done`, a
+        callback; anything but a final response (a stale connection to
+        retry, a redirect) continues in a Task.  Fetches that may answer a
+        Digest challenge, and those without an idle connection, run in a
+        Task from the start.
         """
+        self.time_info["queue"] = self.clock() - self.enqueued
         hop = self.request
-        if hop.auth_mode == "digest" or hop.proxy_auth_mode == "digest":
-            return False
         hop_route = self.route
         client = self.client
-        connection = client._pool.take(hop_route.key)
+        connection = None
+        if hop.auth_mode != "digest" and hop.proxy_auth_mode != "digest":
+            connection = client._pool.take(hop_route.key)
         if connection is None:
-            return False
-        self.time_info.setdefault("connect", 0.0)
+            self._start_task(hop, hop_route, self.enqueued, False)
+            return
+        self.time_info["connect"] = 0.0
         request_timeout = hop.request_timeout
         if request_timeout:
             # `_arm`, without its call: a fetch starting here has no deadline yet.
@@ -514,8 +513,6 @@ class _Fetch:
             connection.stream.close()
             # Reported from the loop, as a Task's failure would be.
             self.loop.call_soon(self._report, self._error_response(exc))
-            return True
-        return True
 
     def _decide_first(self, code: int, headers: HTTPHeaders) -> object:
         return self._decide(self.request, self.route, code, headers, set())
