@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from httpserver_helpers import parser_fixture  # noqa: F401  (every test over both parsers)
 
-import squall._http1 as http1
 from squall.http1connection import (
     HTTP1Connection,
     HTTP1ConnectionParameters,
@@ -34,19 +34,6 @@ from squall.httputil import (
 )
 from squall.ioloop import IOLoop
 from squall.iostream import IOStream, StreamClosedError
-
-
-@pytest.fixture(params=["python", "httptools"], autouse=True)
-def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "httptools":
-        try:
-            from squall._http1._htparser import HtParser  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            pytest.skip("the httptools parser is not available")
-        monkeypatch.setattr(http1, "Parser", HtParser)
-    else:
-        monkeypatch.setattr(http1, "Parser", http1.PyParser)
-    return str(request.param)
 
 
 def run(io_loop: IOLoop, main: Callable[[], Awaitable[None]]) -> None:
