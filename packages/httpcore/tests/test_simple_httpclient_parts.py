@@ -406,7 +406,9 @@ def test_request_head_only_for_the_common_requests() -> None:
         write(b"x")
 
     for request in (
-        resolved("http://a.example/", headers={"X-A": "1"}),
+        resolved("http://a.example/", headers={"Expect": "100-continue"}),
+        resolved("http://a.example/", headers={"Connection": "close"}),
+        resolved("http://a.example/", headers={"Content-Length": "3"}),  # without the body
         resolved("http://a.example/", method="POST", body_producer=producer),
         resolved("http://a.example/", method="POST", body=b"x", expect_100_continue=True),
         # Sent chunked (no length): not a whole request in one write.
@@ -419,6 +421,26 @@ def test_request_head_only_for_the_common_requests() -> None:
     assert request_head(empty_headers, route(empty_headers), None, None) == usual_head(
         empty_headers
     )
+
+
+def test_request_head_with_header_fields_of_its_own() -> None:
+    # Cached by the fields too: the same fields give the same head, others another.
+    def head_of(headers: HTTPHeaders) -> bytes | None:
+        request = resolved("http://a.example/", headers=headers)
+        head = request_head(request, route(request), None, None)
+        assert head == usual_head(request)
+        return head
+
+    fields = HTTPHeaders({"X-A": "1", "Host": "b.example", "User-Agent": "mine"})
+    first = head_of(fields)
+    assert first is not None
+    assert b"Host: b.example\r\n" in first
+    assert b"User-Agent: mine\r\n" in first
+    assert head_of(HTTPHeaders(fields)) is first
+    fields["X-A"] = "2"
+    assert head_of(fields) != first
+    fields.add("X-A", "3")  # a repeated field: a line each
+    assert b"X-A: 2\r\nX-A: 3\r\n" in (head_of(fields) or b"")
 
 
 def test_request_head_parts() -> None:

@@ -296,19 +296,17 @@ def request_head(
 ) -> bytes | None:
     """The encoded head of `request` (`request_headers`, serialized), or None.
 
-    Only for the common requests: no header fields of their own, no
-    ``body_producer`` and no ``expect_100_continue``; then the head depends
-    on a few values only and is cached by them.  None for the others, and
-    for heads `HTTP1Connection.write_request` cannot send (a chunked body,
-    an invalid field: the usual path reports it).
+    For the requests whose body is bytes (or none) and that do not expect
+    ``100 Continue``: their head depends on a few values only (the URL,
+    the method, the body's length, the credentials, the header fields
+    given...), by which it is cached.  None for the others, and for heads
+    `HTTP1Connection.write_request` cannot send (a chunked body, ``Expect``
+    or ``Connection: close`` among the fields, an invalid field: the usual
+    path reports it).
     """
-    headers = request._headers
-    if (
-        (headers is not None and headers)
-        or request.body_producer is not None
-        or request.expect_100_continue
-    ):
+    if request.body_producer is not None or request.expect_100_continue:
         return None
+    headers = request._headers
     method = request.method
     body = request._body
     key = (
@@ -320,10 +318,13 @@ def request_head(
         authorization,
         proxy_authorization,
         None if body is None else len(body),
+        () if headers is None else tuple(headers.get_all()),
     )
     head = _heads.get(key)
     if head is None:
         fields = request_headers(request, route, authorization, proxy_authorization)
+        if "Expect" in fields:
+            return None
         try:
             parts = RequestHead.of(method, route.target, fields)
             if not parts.reusable(body):
