@@ -165,8 +165,12 @@ class Exchange(HTTPMessageDelegate):
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
-        # Only for the rarer paths (a held-back body, a body producer).
-        return asyncio.get_running_loop()
+        """The connection's event loop (once `begin` made the connection object).
+
+        Only for the rarer paths (a held-back body, a body producer).
+        """
+        assert self._h1 is not None
+        return self._h1._loop
 
     # The state of an exchange at its start.  Class attributes: an exchange
     # is made per request, and an instance only stores what changes.
