@@ -664,6 +664,18 @@ def test_timeout_and_connection_errors(io_loop: IOLoop) -> None:
     run(io_loop, main)
 
 
+def test_request_the_lower_layer_cannot_send_raises_value_error(io_loop: IOLoop) -> None:
+    # A field value that is not latin-1 fails when the head is encoded, in
+    # the lower layer's exchange: the ValueError reaches the caller as it is.
+    async def main() -> None:
+        async with serving() as server, session() as sessions:
+            with pytest.raises(ValueError, match="latin-1"):
+                await sessions.get(server.url(), headers={"X-Name": "\u0100"})
+            assert (await sessions.get(server.url())).status_code == 200
+
+    run(io_loop, main)
+
+
 # -- TLS ----------------------------------------------------------------------
 
 

@@ -423,9 +423,20 @@ class HttpClient:
         lower = request.to_httprequest(streaming_callback=response._feed)
         lower._head_callback = on_head
         response._abort_key = on_head
-        fetch = http.fetch(lower, raise_error=False)
-        # `head` is resolved by the head, or else by the end of the fetch.
-        fetch.add_done_callback(lambda future: self._fetched(response, future, head))
+        if http._closed:
+            raise RuntimeError("fetch() called on closed AsyncHTTPClient")  # as `fetch`
+        # `fetch_impl`, not `fetch`: the end of the fetch is handled as it
+        # happens (`_fetched`), not by a done callback of fetch's Future a
+        # loop iteration later, so that a response complete when its head
+        # arrives wakes this coroutine once.  `head` is resolved by the
+        # head, or else by the end of the fetch.
+        try:
+            http.fetch_impl(
+                lower._with_defaults(http.defaults),
+                lambda result: self._fetched(response, result, head),
+            )
+        except Exception as exc:
+            self._fetched(response, exc, head)
         await head
         if not response._head_done:
             error = response.raw._error
@@ -440,23 +451,24 @@ class HttpClient:
     def _fetched(
         self,
         response: HttpResponse,
-        future: asyncio.Future[HTTPResponse],
+        result: HTTPResponse | Exception,
         head: asyncio.Future[None],
     ) -> None:
+        """The lower-layer fetch of `response` ended.
+
+        `result` is its response, or what starting it raised.
+        """
+        exc: BaseException | None = None
+        if isinstance(result, Exception):
+            exc = result
+        elif result.code == _TRANSPORT_ERROR:
+            exc = result.error
         error: BaseException | None = None
-        if future.cancelled():
-            error = HttpConnectionError("The request was cancelled", response)
-        elif (exc := future.exception()) is not None:
-            if isinstance(exc, ValueError):
-                error = exc  # a request the lower layer refuses to send, as it is
-            else:
-                error = translate(exc, response)
-                error.__cause__ = exc
-        else:
-            lower = future.result()
-            if lower.code == _TRANSPORT_ERROR and lower.error is not None:
-                error = translate(lower.error, response)
-                error.__cause__ = lower.error
+        if isinstance(exc, ValueError):
+            error = exc  # a request the lower layer refuses to send, as it is
+        elif exc is not None:
+            error = translate(exc, response)
+            error.__cause__ = exc
         if response.handler_error is not None:
             error = response.handler_error
         response.raw._finish(error)
