@@ -113,9 +113,10 @@ class HttpRequest:
         self.inp_params = inp_params
         self.method = method.upper()
         self.url = add_params(url, params)
-        scheme = urllib.parse.urlsplit(self.url).scheme.lower()
-        if scheme not in ("http", "https"):
-            raise ValueError(f"Unsupported URL scheme {scheme!r} in {url!r}")
+        if not self.url.startswith(("http://", "https://")):  # (the usual URLs: no parsing)
+            scheme = urllib.parse.urlsplit(self.url).scheme.lower()
+            if scheme not in ("http", "https"):
+                raise ValueError(f"Unsupported URL scheme {scheme!r} in {url!r}")
         self.headers = HTTPHeaders(client.headers)
         if headers:
             items = headers.get_all() if isinstance(headers, HTTPHeaders) else headers.items()
