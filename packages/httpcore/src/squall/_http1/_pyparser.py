@@ -286,7 +286,7 @@ class PyParser:
                         self._trailers = []
                     else:
                         trailers = []
-                    return EndOfMessage(trailers)
+                    return _new_tuple(EndOfMessage, (trailers,))
                 if state in (_CL, _CHUNK_DATA, _UNTIL_CLOSE):
                     buf = self._buf
                     if not buf:
