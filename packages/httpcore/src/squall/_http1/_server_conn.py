@@ -46,6 +46,7 @@ from squall.log import app_log, gen_log
 __all__ = ["HTTP1ServerConnection"]
 
 _new_object = object.__new__
+_for_server = HTTPServerRequest._for_server
 
 #: Unparsed data a connection holds while the application is busy before it
 #: stops reading (at least ``chunk_size``): enough for a burst of pipelined
@@ -151,8 +152,9 @@ class HTTP1ServerConnection:
             "_parser": self._parser,
             **{name: getattr(HTTP1Connection, name) for name in _PER_REQUEST_FIELDS},
         }
+        self._plain_state = {**self._conn_state, "_head_delivered": True, "_read_finished": True}
         # HTTPServer with a plain callback: bodiless requests skip the
-        # delegate round trip (see _serve_plain).
+        # delegate round trip (see _serve).
         plain = getattr(delegate, "_plain_callback", None)
         served = plain() if plain is not None and not params.decompress else None
         # The peer, as every request of the connection tells it (the plain
@@ -244,12 +246,39 @@ class HTTP1ServerConnection:
                 # HTTP1Connection(self.stream, False, self.params, self.context),
                 # without running __init__'s Python code per request.
                 conn: HTTP1Connection = _new_object(HTTP1Connection)
-                conn.__dict__ = self._conn_state.copy()
-                self._conn = conn
-                if plain is not None and not head.content_length and not head.chunked:
-                    self._serve_plain(conn, head, plain)
-                else:
+                if plain is None or head.content_length or head.chunked:
+                    conn.__dict__ = self._conn_state.copy()
+                    self._conn = conn
                     self._start_request(conn, head)
+                else:
+                    # A request without a body for HTTPServer's plain
+                    # callback: what its start_request adapter and
+                    # HTTP1Connection would do (build the request at the
+                    # head, call the callback at the end of the message,
+                    # which comes at once), in one place.  The parser skips
+                    # the EndOfMessage at start_next_message.
+                    conn.__dict__ = self._plain_state.copy()  # the head read
+                    conn._request_head = head
+                    self._conn = conn
+                    request = _for_server(
+                        conn,
+                        head.method,
+                        head.target,
+                        head.version,
+                        head.headers,
+                        self,
+                        self._remote_ip,
+                        self._protocol,
+                    )
+                    try:
+                        result = plain(request)
+                    except Exception as exc:
+                        conn._delegate_failed(exc)
+                    else:
+                        # Its finish() has ended the request, or will.
+                        if result is not None:
+                            assert self._watch is not None
+                            self._watch(result, request)
                 # (mypy keeps self._conn narrowed across the calls above.)
                 if self._closed or self._conn is not None:
                     break
@@ -267,50 +296,6 @@ class HTTP1ServerConnection:
             self.close()
             return
         conn._serve_request(self, delegate, head)
-
-    def _serve_plain(
-        self,
-        conn: HTTP1Connection,
-        head: RequestHead,
-        callback: Callable[[HTTPServerRequest], object],
-    ) -> None:
-        """Serve a request without a body with HTTPServer's plain `callback`.
-
-        What ``HTTPServer.start_request``'s adapter and `HTTP1Connection`
-        would do (build the request at its head, call `callback` at the end
-        of the message, which for a bodiless request comes at once), in one
-        call instead of seven, and without pulling the `EndOfMessage`.
-        """
-        conn._request_head = head
-        conn._head_delivered = True
-        try:
-            request = HTTPServerRequest._for_server(
-                conn,
-                head.method,
-                head.target,
-                head.version,
-                head.headers,
-                self,
-                self._remote_ip,
-                self._protocol,
-            )
-        except Exception as exc:
-            conn._delegate_failed(exc)
-            return
-        # The message has no body: the request is read (the parser skips
-        # its EndOfMessage at start_next_message).
-        conn._read_finished = True
-        try:
-            result = callback(request)
-        except Exception as exc:
-            conn._delegate_failed(exc)
-            return
-        if result is not None:
-            assert self._watch is not None
-            self._watch(result, request)
-        if conn._write_flushed and not conn._done:
-            conn._done = True
-            self._request_done(conn)
 
     def _run(self, function: Callable[..., None], *args: Any) -> None:
         """Run `function` (a step of the current request) inside the request loop."""
