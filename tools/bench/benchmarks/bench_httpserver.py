@@ -193,7 +193,12 @@ TARGETS = (
 
 @dataclass(frozen=True)
 class LoadSettings:
-    """How long wrk runs: whole seconds (wrk's ``-d`` takes no fractions)."""
+    """How long wrk runs: whole seconds (wrk's ``-d`` takes no fractions).
+
+    Five rounds: on the 2-CPU VM of REPORT.md single rounds of one server
+    vary by up to a third (16-26 us per request for squall's), so a median
+    of three still moved by a quarter between runs.
+    """
 
     warmup_s: int
     duration_s: int
@@ -203,7 +208,7 @@ class LoadSettings:
     def for_mode(cls, quick: bool) -> LoadSettings:
         if quick:
             return cls(warmup_s=1, duration_s=1, rounds=1)
-        return cls(warmup_s=1, duration_s=3, rounds=3)
+        return cls(warmup_s=1, duration_s=3, rounds=5)
 
 
 # --------------------------------------------------------------------------
