@@ -195,9 +195,10 @@ TARGETS = (
 class LoadSettings:
     """How long wrk runs: whole seconds (wrk's ``-d`` takes no fractions).
 
-    Five rounds: on the 2-CPU VM of REPORT.md single rounds of one server
+    Four rounds: on the 2-CPU VM of REPORT.md single rounds of one server
     vary by up to a third (16-26 us per request for squall's), so a median
-    of three still moved by a quarter between runs.
+    of three still moved by a quarter between runs; five would take the
+    whole benchmark past the three minutes it may take.
     """
 
     warmup_s: int
@@ -208,7 +209,7 @@ class LoadSettings:
     def for_mode(cls, quick: bool) -> LoadSettings:
         if quick:
             return cls(warmup_s=1, duration_s=1, rounds=1)
-        return cls(warmup_s=1, duration_s=3, rounds=5)
+        return cls(warmup_s=1, duration_s=3, rounds=4)
 
 
 # --------------------------------------------------------------------------
