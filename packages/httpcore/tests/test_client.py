@@ -625,6 +625,22 @@ def test_close_fails_requests_in_progress(io_loop: IOLoop) -> None:
     run(io_loop, main)
 
 
+def test_a_closed_lower_client_fails_requests_clearly(io_loop: IOLoop) -> None:
+    # The session's own AsyncHTTPClient closed under it (not through the
+    # session): the request fails as AsyncHTTPClient.fetch would, and the
+    # session is not left waiting.
+    async def main() -> None:
+        async with serving() as server, session() as sessions:
+            assert (await sessions.get(server.url())).status_code == 200
+            lower = sessions._http
+            assert lower is not None
+            lower.close()
+            with pytest.raises(RuntimeError, match="fetch\\(\\) called on closed AsyncHTTPClient"):
+                await sessions.get(server.url())
+
+    run(io_loop, main)
+
+
 def test_cancelled_requests_free_their_slot(io_loop: IOLoop) -> None:
     async def main() -> None:
         async with serving() as server, session(pool_size=1) as sessions:
