@@ -414,6 +414,10 @@ def test_server_request_attributes_can_be_set_before_first_use() -> None:
     assert request.files == {"f": []}
     request.anything = 1  # type: ignore[attr-defined]
     assert request.anything == 1  # type: ignore[attr-defined]
+    # Older code may put a plain mapping in place of the headers.
+    request = _server_request("/", [("Host", "h")])
+    request.headers = {"Host": "from-a-dict"}  # type: ignore[assignment]
+    assert request.host == "from-a-dict"
 
 
 def test_server_request_unknown_attribute_raises_attribute_error() -> None:

@@ -454,10 +454,19 @@ class HTTPServerRequest:
         return f"{self.__class__.__name__}({args})"
 
 
+def _host_field(headers: Any) -> str | None:
+    """The Host field of `headers` (an `HTTPHeaders`, or a plain mapping set by older code)."""
+    try:
+        host: str | None = headers._dict.get("Host")
+    except AttributeError:
+        host = headers.get("Host")
+    return host
+
+
 #: How `HTTPServerRequest.__getattr__` makes each attribute `_for_server` leaves out.
 _LAZY: dict[str, Callable[[HTTPServerRequest], Any]] = {
     "headers": lambda request: HTTPHeaders._from_pairs(request._fields or ()),
-    "host": lambda request: request.headers._dict.get("Host") or "127.0.0.1",
+    "host": lambda request: _host_field(request.headers) or "127.0.0.1",
     "path": lambda request: request.uri.partition("?")[0],
     "query": lambda request: request.uri.partition("?")[2],
     "files": lambda request: {},
