@@ -150,19 +150,9 @@ class ClientSide(ConnectionCore):
         except Exception as exc:
             self._delegate_failed(exc)
             return
-        if result is not None:
-            if self._wait(result, self._start_response_body):
-                self._start_response_body()
+        if result is not None and not self._wait(result, self._start_response_body):
             return
-        # `_start_response_body`, without its call (the usual case).
-        if self._detached or self._done:
-            return
-        if head.content_length is not None and head.content_length > self._max_body_size:
-            self._fail_input(BodyTooLargeError("Content-Length too large"))
-            return
-        if self._has_body and self._body_timeout:
-            self._deadline.set_in(self._body_timeout)
-        self._reading = True
+        self._start_response_body()
 
     def _start_response_body(self) -> None:
         if self._detached or self._done:
