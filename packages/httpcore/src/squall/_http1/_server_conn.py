@@ -159,8 +159,9 @@ class HTTP1ServerConnection:
         served = plain() if plain is not None and not params.decompress else None
         # The peer, as every request of the connection tells it (the plain
         # path has no xheaders to change it per request).
-        self._remote_ip: str | None = getattr(self.context, "remote_ip", None)
-        self._protocol: str = getattr(self.context, "protocol", None) or "http"
+        remote_ip, protocol = HTTPServerRequest._from_context(self, None, None)
+        self._remote_ip = remote_ip
+        self._protocol = protocol or "http"
         self._plain: Callable[[HTTPServerRequest], object] | None = None
         self._watch: Callable[[object, HTTPServerRequest], None] | None = None
         if served is not None:

@@ -177,11 +177,7 @@ class HTTPServerRequest:
         self.remote_ip: str | None = remote_ip
         self.protocol: str = protocol or "http"
         if not host:
-            # "Host" is the normalized spelling: one dictionary lookup.
-            try:
-                host = headers._dict.get("Host")
-            except AttributeError:  # a plain mapping, from older code
-                host = headers.get("Host")
+            host = _host_field(headers)
         self.host: str = host or "127.0.0.1"
         self.files = files if files is not None else {}
         self.connection = connection
@@ -455,8 +451,9 @@ class HTTPServerRequest:
 
 
 def _host_field(headers: Any) -> str | None:
-    """The Host field of `headers` (an `HTTPHeaders`, or a plain mapping set by older code)."""
+    """The Host field of `headers` (an `HTTPHeaders`, or a plain mapping from older code)."""
     try:
+        # "Host" is the normalized spelling: one dictionary lookup.
         host: str | None = headers._dict.get("Host")
     except AttributeError:
         host = headers.get("Host")
