@@ -4,7 +4,10 @@ Steps, in order (all run; the exit status is non-zero if any failed):
 
 0. the Debian packages the tests use as real peers (tools/sysdeps.py);
 1. refresh the editable installs of every package (a package that gained its
-   first module since the environment was made needs its path registered);
+   first module since the environment was made needs its path registered),
+   then compile squall-httpcore's C extension in place if its source changed
+   (tools/build_ext.py): a failure to compile fails the check, since the
+   tests must cover the C code (unless ``SQUALL_NO_EXTENSIONS`` is set);
 2. versions in sync (tools/version.py --check);
 3. ruff lint and format check;
 4. mypy --strict over every package and the tools;
@@ -46,6 +49,7 @@ def steps(fast: bool) -> list[tuple[str, list[str], dict[str, str]]]:
     plan: list[tuple[str, list[str], dict[str, str]]] = [
         ("system packages", [py, str(TOOLS / "sysdeps.py")], {}),
         ("editable installs", [py, str(TOOLS / "devenv.py")], {}),
+        ("C extension", [py, str(TOOLS / "build_ext.py")], {}),
         ("versions", [py, str(TOOLS / "version.py"), "--check"], {}),
         ("ruff lint", [py, "-m", "ruff", "check", "."], {}),
         ("ruff format", [py, "-m", "ruff", "format", "--check", "."], {}),
