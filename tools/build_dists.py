@@ -11,13 +11,18 @@ build here rather than on a user's machine).  The wheels are then inspected:
 - only the meta distribution may contain ``squall/__init__.py`` (any other
   copy would turn the shared namespace into one distribution's package);
 - every public module that tools/layers.py assigns to a package with code is
-  in its wheel.
+  in its wheel;
+- squall-httpcore's wheel holds its compiled C extension
+  (``squall/_http1/_speedups*.so``, and is tagged for the platform), unless
+  ``SQUALL_NO_EXTENSIONS`` is set: then it must be pure Python.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import importlib.util
+import os
 import pathlib
 import shutil
 import subprocess
@@ -40,11 +45,28 @@ def build(package: Package, outdir: pathlib.Path) -> None:
     if result.returncode != 0:
         sys.stderr.write(result.stdout + result.stderr)
         raise SystemExit(f"build of {package.dist} failed")
+    # A build hook's warnings (an optional extension that did not compile)
+    # would be lost in the captured output: show them.
+    if "WARNING: squall-" in result.stderr:
+        sys.stderr.write(result.stderr)
+
+
+#: The compiled modules a package's wheel must contain, by package directory:
+#: its optional C extensions, built unless SQUALL_NO_EXTENSIONS is set.
+EXTENSIONS: dict[str, tuple[str, ...]] = {"httpcore": ("squall._http1._speedups",)}
+
+
+def extensions_disabled() -> bool:
+    return os.environ.get("SQUALL_NO_EXTENSIONS", "") not in ("", "0")
 
 
 def wheel_path(package: Package, outdir: pathlib.Path, version: str) -> pathlib.Path:
+    """The one wheel of *package* in *outdir*, whatever its tags (pure or platform)."""
     name = package.dist.replace("-", "_")
-    return outdir / f"{name}-{version}-py3-none-any.whl"
+    found = sorted(outdir.glob(f"{name}-{version}-*.whl"))
+    if len(found) != 1:
+        raise SystemExit(f"expected one wheel of {package.dist} in {outdir}, found {found}")
+    return found[0]
 
 
 def inspect_wheel(package: Package, wheel: pathlib.Path) -> list[str]:
@@ -66,6 +88,27 @@ def inspect_wheel(package: Package, wheel: pathlib.Path) -> list[str]:
                 source = package.path / "src" / f"{base}.py"
                 if source.exists():
                     problems.append(f"{wheel.name} lacks {base}.py")
+    problems += _inspect_extensions(package, wheel, names)
+    return problems
+
+
+def _inspect_extensions(package: Package, wheel: pathlib.Path, names: set[str]) -> list[str]:
+    problems: list[str] = []
+    compiled = sorted(n for n in names if n.endswith((".so", ".pyd")))
+    pure = wheel.name.endswith("-py3-none-any.whl")
+    modules = EXTENSIONS.get(package.dir, ())
+    if not modules or extensions_disabled():
+        if compiled:
+            problems.append(f"{wheel.name} ships compiled modules: {', '.join(compiled)}")
+        if not pure:
+            problems.append(f"{wheel.name} should be a pure-Python wheel (py3-none-any)")
+        return problems
+    for module in modules:
+        pattern = module.replace(".", "/") + ".*"
+        if not any(fnmatch.fnmatchcase(n, pattern) for n in compiled):
+            problems.append(f"{wheel.name} lacks its C extension {pattern} (see the build log)")
+    if pure:
+        problems.append(f"{wheel.name} holds a C extension but is tagged py3-none-any")
     return problems
 
 

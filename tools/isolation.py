@@ -14,7 +14,9 @@ makes:
 3. fail if the set of installed squall distributions differs from the closure
    of tools/layers.py (``squall-template`` must bring ``squall-core`` and
    nothing else), or if any module of the closure imports from outside the
-   environment;
+   environment, or if a C extension its wheel must hold (squall-httpcore's
+   ``squall._http1._speedups``, unless ``SQUALL_NO_EXTENSIONS`` is set) does
+   not import from the environment as a compiled module;
 4. install the package's ``test`` dependency group and run its own tests there.
 
 Two more environments cover the other ways squall is installed:
@@ -128,6 +130,29 @@ class Environment:
                 problems.append(f"{name} was imported from outside its install: {where}")
         return problems
 
+    def probe_extensions(self, packages: list[Package]) -> list[str]:
+        """Import the C extensions of *packages*; return the problems found.
+
+        Each must be a compiled module of this environment's site-packages.
+        """
+        if build_dists.extensions_disabled():
+            return []
+        names = [m for p in packages for m in build_dists.EXTENSIONS.get(p.dir, ())]
+        if not names:
+            return []
+        output = self.run(
+            [str(self.python), "-c", _PROBE, *names], what="import the C extensions", cwd=self.path
+        )
+        problems = []
+        for name, where in json.loads(output).items():
+            if name == "<squall>":
+                continue
+            if where.startswith("ERROR"):
+                problems.append(f"import {name}: {where[6:]}")
+            elif not where.startswith(str(self.path)) or not where.endswith((".so", ".pyd")):
+                problems.append(f"{name} is not a compiled module of the environment: {where}")
+        return problems
+
     def run_tests(self, package: Package) -> None:
         self.pip(
             "install",
@@ -188,7 +213,7 @@ def check_wheel_install(package: Package, wheels: pathlib.Path, workdir: pathlib
             extra = sorted(installed - expected)
             missing = sorted(expected - installed)
             raise Failure(f"installed squall set differs: extra {extra}, missing {missing}")
-        problems = env.probe(needed)
+        problems = env.probe(needed) + env.probe_extensions(needed)
         if problems:
             raise Failure("; ".join(problems))
         # The meta environment holds every distribution: run every package's
