@@ -694,6 +694,27 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
 
 
+#: Compiles squall-httpcore's C extension in place when its source changed
+#: (standard library only).
+BUILD_EXT = REPO / "tools" / "build_ext.py"
+
+
+def compile_extension(python: Path) -> None:
+    """Bring the in-place C extension up to date for *python*'s interpreter.
+
+    pip compiles it when it installs httpcore editable, but the stamp skips
+    pip while the C source changes, and a benchmark must measure the current
+    source.  Fatal on failure: squall would silently run pure Python.
+    """
+    command = [str(python), str(BUILD_EXT)]
+    print("$", shlex.join(command), file=sys.stderr, flush=True)
+    if subprocess.run(command, check=False).returncode != 0:
+        raise SystemExit(
+            "compiling squall's C extension failed; fix it, or set SQUALL_NO_EXTENSIONS=1 "
+            "to measure the pure-Python code"
+        )
+
+
 def _pip(python: Path, *args: str) -> bool:
     command = [str(python), "-m", "pip", "--disable-pip-version-check", "install", "-q", *args]
     print("$", shlex.join(command), file=sys.stderr, flush=True)
@@ -716,7 +737,8 @@ def prepare_environment(*, install: bool, fresh: bool) -> Environment:
     squall's packages with code are installed editable; if that fails (e.g. a
     pyproject.toml that does not build yet), their ``src`` directories go on
     PYTHONPATH instead, so a benchmark can run from the source tree.  A stamp
-    of the inputs skips pip when nothing changed.
+    of the inputs skips pip when nothing changed.  squall-httpcore's C
+    extension is then recompiled in place if its source changed.
     """
     python = venv_python()
     packages = [REPO / "packages" / name for name in SQUALL_PACKAGES]
@@ -754,6 +776,8 @@ def prepare_environment(*, install: bool, fresh: bool) -> Environment:
                     file=sys.stderr,
                 )
         STAMP.write_text(json.dumps({"inputs": stamp_inputs, "editable": editable}, indent=2))
+    if any(p.name == "httpcore" for p in with_code):
+        compile_extension(python)
     pythonpath = tuple(p / "src" for p in with_code if p.name not in editable)
     return Environment(python=python, pythonpath=pythonpath, editable=tuple(editable))
 
