@@ -9,6 +9,7 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
+import build_dists
 import build_ext
 import pytest
 from layers import BY_DIR
@@ -60,6 +61,41 @@ def test_wheel_holds_the_compiled_extension_and_a_platform_tag(tmp_path: Path) -
     # Exactly one compiled module: not also a copy left in src/ by an editable install.
     assert len([n for n in names if n.endswith((".so", ".pyd"))]) == 1
     assert "Root-Is-Purelib: false" in wheel_file
+
+
+def fake_wheel(directory: Path, tag: str, *names: str) -> Path:
+    wheel = directory / f"squall_httpcore-0.1.0-{tag}.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name in names:
+            archive.writestr(name, "")
+    return wheel
+
+
+@pytest.mark.parametrize(
+    ("disabled", "tag", "names", "expected"),
+    [
+        ("", "cp311-cp311-linux_x86_64", [f"squall/_http1/_speedups{EXT_SUFFIX}"], []),
+        ("", "py3-none-any", [], ["lacks its C extension"]),
+        ("", "py3-none-any", [f"squall/_http1/_speedups{EXT_SUFFIX}"], ["tagged py3-none-any"]),
+        ("1", "py3-none-any", [], []),
+        ("1", "cp311-cp311-linux_x86_64", [], ["should be a pure-Python wheel"]),
+    ],
+)
+def test_build_dists_inspects_the_extension(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    disabled: str,
+    tag: str,
+    names: list[str],
+    expected: list[str],
+) -> None:
+    monkeypatch.setenv("SQUALL_NO_EXTENSIONS", disabled)
+    wheel = fake_wheel(tmp_path, tag, *names)
+    problems = build_dists.inspect_wheel(BY_DIR["httpcore"], wheel)
+    extension_problems = [p for p in problems if "extension" in p or "pure" in p]
+    assert len(extension_problems) == len(expected), problems
+    for problem, text in zip(extension_problems, expected, strict=True):
+        assert text in problem
 
 
 @pytest.fixture
