@@ -1,6 +1,6 @@
 """Helpers of the HTTP/1.1 parser's tests (test_http1parser*.py).
 
-- the ``parser_class`` fixture (`PyParser`, then `HtParser`); a module gets
+- the ``parser_class`` fixture (`PyParser`, `HtParser`, `CParser`); a module gets
   it with ``from http1parser_helpers import parser_class_fixture  # noqa: F401``;
 - `run` feeds a parser and collects its events (``("error", status)`` for a
   `ParseError`); `request` and `response` do it with a new server-side or
@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from squall._http1 import Body, EndOfMessage, Limits, ParseError, RequestHead, ResponseHead
+from squall._http1._cparser import CParser
 from squall._http1._htparser import HtParser
 from squall._http1._pyparser import PyParser
 
@@ -31,7 +32,9 @@ __all__ = [
 ParserClass = type[PyParser]
 
 
-@pytest.fixture(params=[PyParser, HtParser], ids=["python", "httptools"], name="parser_class")
+@pytest.fixture(
+    params=[PyParser, HtParser, CParser], ids=["python", "httptools", "c"], name="parser_class"
+)
 def parser_class_fixture(request: pytest.FixtureRequest) -> ParserClass:
     """Run the test with each parser implementation."""
     cls: ParserClass = request.param

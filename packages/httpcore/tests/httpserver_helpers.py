@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 import squall._http1 as http1
+from squall._http1 import _conn_writing
 from squall.httpserver import HTTPServer
 from squall.httputil import (
     HTTPConnection,
@@ -41,18 +42,18 @@ from squall.ioloop import IOLoop
 from squall.netutil import bind_sockets
 
 
-@pytest.fixture(name="parser", params=["python", "httptools"], autouse=True)
+@pytest.fixture(name="parser", params=["python", "httptools", "c"], autouse=True)
 def parser_fixture(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run the test with each parser implementation."""
-    if request.param == "httptools":
-        try:
-            from squall._http1._htparser import HtParser  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            pytest.skip("the httptools parser is not available")
-        monkeypatch.setattr(http1, "Parser", HtParser)
-    else:
-        monkeypatch.setattr(http1, "Parser", http1.PyParser)
-    return str(request.param)
+    """Run the test with each parser implementation.
+
+    With "python" the responses are made by the Python code too (not the
+    compiled module's ``usual_response``), so both ways are tested.
+    """
+    name = str(request.param)
+    monkeypatch.setattr(http1, "Parser", http1._load(name))
+    if name == "python":
+        monkeypatch.setattr(_conn_writing, "_usual_response", None)
+    return name
 
 
 OK = ResponseStartLine("HTTP/1.1", 200, "OK")

@@ -1,8 +1,9 @@
 """The sans-I/O HTTP/1.1 parser: one suite over both implementations.
 
-Every test takes the ``parser_class`` fixture (`PyParser`, then `HtParser`),
-so the pure-Python reference and the httptools parser are held to the same
-events and the same `ParseError` statuses.  No event loop, no socket.
+Every test takes the ``parser_class`` fixture (`PyParser`, `HtParser`,
+`CParser`), so the pure-Python reference, the httptools parser and the one
+on the compiled module are held to the same events and the same
+`ParseError` statuses.  No event loop, no socket.
 Responses have their own module (test_http1parser_responses.py); the
 fixture and the helpers are in http1parser_helpers.py.
 """
@@ -33,39 +34,69 @@ from squall._http1 import (
     ParseError,
     RequestHead,
 )
+from squall._http1._cparser import CParser
 from squall._http1._htparser import HtParser
 from squall._http1._pyparser import PyParser
 
 # -- choosing the implementation -------------------------------------------
 
 
-def test_parser_is_httptools_when_installed() -> None:
-    # httptools is installed wherever this suite runs (its test dependency
-    # group); SQUALL_NO_EXTENSIONS=1, if the suite itself runs under it, wins.
+def test_parser_is_the_compiled_one_when_built() -> None:
+    # The compiled module is built wherever this suite runs (the check
+    # builds it; so does installing the package where a C compiler is), and
+    # httptools is installed (the test dependency group);
+    # SQUALL_NO_EXTENSIONS=1, if the suite itself runs under it, wins.
     if os.environ.get("SQUALL_NO_EXTENSIONS", "") not in ("", "0"):
         assert http1.IMPLEMENTATION == "python"
         assert http1.Parser is PyParser
+        assert http1.speedups() is None
     else:
-        assert http1.IMPLEMENTATION == "httptools"
-        assert http1.Parser is HtParser
+        assert http1.IMPLEMENTATION == "c"
+        assert http1.Parser is CParser
+        assert http1.speedups() is not None
+
+
+def _choice(**env: str) -> list[str]:
+    """IMPLEMENTATION, the Parser's name and the parser modules imported, in a new interpreter."""
+    code = (
+        "import sys, squall._http1 as h; "
+        "print(h.IMPLEMENTATION, h.Parser.__name__, h.speedups() is not None, "
+        "'squall._http1._htparser' in sys.modules, 'squall._http1._cparser' in sys.modules)"
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SQUALL_")}
+    command = [sys.executable, "-c", code]
+    result = subprocess.run(
+        command, env={**environ, **env}, capture_output=True, text=True, check=True
+    )
+    return result.stdout.split()
 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("1", "python"), ("yes", "python"), ("0", "httptools"), ("", "httptools")],
+    [("1", "python"), ("yes", "python"), ("0", "c"), ("", "c")],
 )
 def test_squall_no_extensions(value: str, expected: str) -> None:
-    env = dict(os.environ, SQUALL_NO_EXTENSIONS=value)
-    code = (
-        "import sys, squall._http1 as h; "
-        "print(h.IMPLEMENTATION, h.Parser.__name__, 'squall._http1._htparser' in sys.modules)"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    ).stdout.split()
-    assert out[0] == expected
-    assert out[1] == ("PyParser" if expected == "python" else "HtParser")
-    assert out[2] == str(expected == "httptools")  # python mode does not even import it
+    out = _choice(SQUALL_NO_EXTENSIONS=value)
+    if expected == "python":
+        # Nothing compiled is used, nor even imported.
+        assert out == ["python", "PyParser", "False", "False", "False"]
+    else:
+        assert out == ["c", "CParser", "True", "False", "True"]
+
+
+@pytest.mark.parametrize(
+    ("name", "cls"), [("python", "PyParser"), ("httptools", "HtParser"), ("c", "CParser")]
+)
+def test_squall_http1_parser_asks_for_one(name: str, cls: str) -> None:
+    out = _choice(SQUALL_HTTP1_PARSER=name)
+    assert out[:2] == [name, cls]
+    assert out[2] == "True"  # the compiled writer is used whatever the parser
+
+
+def test_squall_http1_parser_unknown() -> None:
+    with pytest.raises(subprocess.CalledProcessError) as info:
+        _choice(SQUALL_HTTP1_PARSER="fast")
+    assert "unknown HTTP/1 parser 'fast'" in info.value.stderr
 
 
 def test_all_is_complete_and_sorted() -> None:

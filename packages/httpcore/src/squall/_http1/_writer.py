@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from squall._http1 import speedups
 from squall.httputil import HTTPHeaders, HTTPOutputError
 
 __all__ = [
@@ -24,8 +25,20 @@ __all__ = [
     "error_response",
     "frame_chunk",
     "reason_phrase",
+    "response_head",
     "serialize_fields",
+    "usual_response",
 ]
+
+_SPEEDUPS = speedups()
+#: The compiled module's ``response_head(code, reason, fields, extra, body)``
+#: (a response head and `body` as bytes; None when a name is not a token, a
+#: value or the reason holds CR, LF or NUL, or a str is not latin-1, for the
+#: Python code to raise the precise error) and ``usual_response`` (a
+#: server's usual response, whole: see ``_speedups.c``); None when the module
+#: is not there (see ``squall._http1.speedups``).
+response_head = _SPEEDUPS.response_head if _SPEEDUPS is not None else None
+usual_response = _SPEEDUPS.usual_response if _SPEEDUPS is not None else None
 
 #: The interim response a server sends before reading a body the client
 #: holds back with ``Expect: 100-continue`` (RFC 9110 §10.1.1).

@@ -1,0 +1,46 @@
+"""The HTTP/1.1 parser with request heads split in C: `PyParser` plus ``_speedups``.
+
+`CParser` behaves exactly like `PyParser` (same events, same `ParseError`
+statuses; both run one test suite and the property tests compare them on
+generated and mutated messages).  Only the split of a complete request head
+is different: ``_speedups.parse_request_head`` (C, this package's optional
+compiled module) checks the start line and every field line by the
+reference's grammar and splits them in one pass.  It only ever *accepts*:
+a head it does not accept, or one that needs more than splitting (a target
+not in origin form, CONNECT, another version, a limit reached), goes to
+`PyParser`'s code, whose verdict is the answer.  A head without fields of
+meaning to the parser (framing, persistence, expectation, upgrade, a second
+Host) comes back as a finished `RequestHead`; the others get `PyParser`'s
+semantic checks.
+
+Response heads (the client side) and bodies are `PyParser`'s code.
+"""
+
+from __future__ import annotations
+
+from ._events import RequestHead
+from ._pyparser import _END, PyParser
+from ._speedups import configure, parse_request_head
+
+__all__ = ["CParser"]
+
+configure(RequestHead)
+
+
+class CParser(PyParser):
+    """A sans-I/O HTTP/1.1 parser whose request heads are split in C.
+
+    Same interface and behaviour as `PyParser` (see `ParserProtocol`).
+    """
+
+    __slots__ = ()
+
+    def _parse_request(self, head: bytearray) -> RequestHead:
+        limits = self.limits
+        result = parse_request_head(head, limits.max_start_line, limits.max_headers)
+        if type(result) is RequestHead:
+            self._state = _END  # no body
+            return result
+        if result is None:
+            return PyParser._parse_request(self, head)
+        return self._request_head(*result)

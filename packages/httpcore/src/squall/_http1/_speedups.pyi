@@ -1,0 +1,21 @@
+"""Types of the compiled module ``_speedups.c`` (see the contracts there)."""
+
+from squall.httputil import ResponseStartLine
+
+from ._events import Headers, RequestHead
+
+def parse_request_head(
+    head: bytes | bytearray, max_start_line: int, max_headers: int, /
+) -> RequestHead | tuple[str, str, str, Headers] | None: ...
+def response_head(
+    code: int, reason: str, fields: dict[str, str], extra: str, body: bytes | None, /
+) -> bytes | None: ...
+def usual_response(
+    request_head: RequestHead | None,
+    start_line: ResponseStartLine,
+    fields: dict[str, str],
+    body: bytes | None,
+    no_keep_alive: bool,
+    /,
+) -> tuple[bytes, int] | None: ...
+def configure(request_head_type: type[RequestHead], /) -> None: ...
