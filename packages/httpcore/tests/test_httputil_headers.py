@@ -112,6 +112,18 @@ def test_constructor_forms() -> None:
     original.add("a", "2")
     copied = HTTPHeaders(original)  # a copy keeps every value
     assert copied.get_list("a") == ["1", "2"]
+    # Keywords, alone or after a mapping or pairs (a later value replaces).
+    assert dict(HTTPHeaders(content_type="x")) == {"Content_type": "x"}
+    assert dict(HTTPHeaders(arg="x")) == {"Arg": "x"}  # no parameter name is taken
+    assert dict(HTTPHeaders({"a": "1"}, b="2")) == {"A": "1", "B": "2"}
+    assert dict(HTTPHeaders([("a", "1")], a="2")) == {"A": "2"}
+    assert HTTPHeaders(original, b="2").get_list("a") == ["1,2"]  # like update()
+    assert dict(HTTPHeaders({})) == {}
+    # What dict() refuses, HTTPHeaders() refuses.
+    with pytest.raises(TypeError):
+        HTTPHeaders(None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        HTTPHeaders({"a": "1"}, {"b": "2"})  # type: ignore[call-arg]
 
 
 def test_get_list_returns_a_copy() -> None:

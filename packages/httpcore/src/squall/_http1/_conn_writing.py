@@ -71,20 +71,20 @@ class Writing(ConnectionCore):
             raise HTTPOutputError("write_headers() called twice")
         if self.is_client:
             data = self._request_head_bytes(start_line, headers)  # type: ignore[arg-type,unused-ignore]
-        elif _usual_response is not None and type(headers) is HTTPHeaders and not headers._lists:
-            # The usual response (a length, nothing to add, the connection
-            # kept open: what _response_head_bytes would decide), its head
-            # and body joined in C.
-            usual = _usual_response(
-                self._request_head, start_line, headers._dict, chunk, self.no_keep_alive
-            )
+        else:
+            usual = None
+            if _usual_response is not None and type(headers) is HTTPHeaders and not headers._lists:
+                # The usual response (a length, nothing to add, the
+                # connection kept open: what _response_head_bytes would
+                # decide), its head and body joined in C.
+                usual = _usual_response(
+                    self._request_head, start_line, headers._dict, chunk, self.no_keep_alive
+                )
             if usual is not None:
                 data, self._remaining = usual
-                self._write_state = _WRITING
-                return self._send_head(data, callback)
-            data = self._response_head_bytes(start_line, headers)  # type: ignore[arg-type]
-        else:
-            data = self._response_head_bytes(start_line, headers)  # type: ignore[arg-type]
+                chunk = None  # in data already
+            else:
+                data = self._response_head_bytes(start_line, headers)  # type: ignore[arg-type]
         self._write_state = _WRITING
         if chunk:
             remaining = self._remaining
@@ -95,11 +95,6 @@ class Writing(ConnectionCore):
                 data += chunk
             else:
                 data += self._frame(chunk)
-        return self._send_head(data, callback)
-
-    def _send_head(
-        self, data: bytes, callback: Callable[[], object] | None
-    ) -> asyncio.Future[None]:
         try:
             future = self.stream.write(data)
         except StreamClosedError as exc:

@@ -3,9 +3,9 @@
 `CParser` behaves exactly like `PyParser` (same events, same `ParseError`
 statuses; both run one test suite and the property tests compare them on
 generated and mutated messages).  Only the split of a complete request head
-is different: ``_speedups.parse_request_head`` (C, this package's optional
-compiled module) checks the start line and every field line by the
-reference's grammar and splits them in one pass.  It only ever *accepts*:
+is different: ``_speedups.take_request_head`` (C, this package's optional
+compiled module) finds the head in the buffer, checks the start line and
+every field line by the reference's grammar and splits them in one pass.  It only ever *accepts*:
 a head it does not accept, or one that needs more than splitting (a target
 not in origin form, CONNECT, another version, a limit reached), goes to
 `PyParser`'s code, whose verdict is the answer.  A head without fields of
@@ -18,9 +18,9 @@ Response heads (the client side) and bodies are `PyParser`'s code.
 
 from __future__ import annotations
 
-from ._events import RequestHead
-from ._pyparser import _END, PyParser
-from ._speedups import configure, parse_request_head
+from ._events import Event, ParseError, RequestHead
+from ._pyparser import _END, _HEAD, PyParser
+from ._speedups import configure, parse_request_head, take_request_head
 
 __all__ = ["CParser"]
 
@@ -34,6 +34,22 @@ class CParser(PyParser):
     """
 
     __slots__ = ()
+
+    def next_event(self) -> Event | None:
+        if self._state == _HEAD and not self._client:
+            # A server's next request, straight from the buffer.
+            result = take_request_head(self._buf, self._scan, self.limits)
+            if result is not None:
+                self._scan = 0
+                if type(result) is RequestHead:
+                    self._state = _END  # no body
+                    return result
+                try:
+                    return self._request_head(*result)
+                except ParseError:
+                    self._close_on_error()
+                    raise
+        return PyParser.next_event(self)
 
     def _parse_request(self, head: bytearray) -> RequestHead:
         limits = self.limits

@@ -333,11 +333,14 @@ class PyParser:
                 else:  # _PAUSED, _CLOSED
                     return None
         except ParseError:
-            # Sticky: nothing more is parsed, received or kept.
-            self._state = _CLOSED
-            self._eof = True
-            self._buf.clear()
+            self._close_on_error()
             raise
+
+    def _close_on_error(self) -> None:
+        """After a ParseError: nothing more is parsed, received or kept (sticky)."""
+        self._state = _CLOSED
+        self._eof = True
+        self._buf.clear()
 
     # -- the head ----------------------------------------------------------
 

@@ -21,6 +21,15 @@
  *     no body, keep-alive as the version says.  Otherwise the tuple
  *     (method, target, version, fields) for the caller's semantic checks.
  *
+ * take_request_head(buffer, scan, limits)
+ *     The server's next request head, straight from the parser's buffer (a
+ *     bytearray): the head ending at the first CRLF CRLF found from `scan`,
+ *     if the buffer does not start with CR, the head is within
+ *     limits.max_header_size and parse_request_head(head,
+ *     limits.max_start_line, limits.max_headers) accepts it: that result,
+ *     the head removed from the buffer.  None otherwise, the buffer as it
+ *     was (the caller's Python code takes it from there).
+ *
  * response_head(code, reason, fields, extra, body)
  *     The bytes of "HTTP/1.1 <code> <reason>\r\n", a "Name: value\r\n" line
  *     per item of the dict `fields`, the str `extra` (lines the connection
@@ -287,27 +296,12 @@ plain_request_head(PyObject *method, PyObject *target, PyObject *version, PyObje
     return head;
 }
 
+/* parse_request_head's work on the head [s, s + n): a new reference to the
+ * result (Py_None included), NULL on a Python error. */
 static PyObject *
-parse_request_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+split_head(const unsigned char *s, Py_ssize_t n, Py_ssize_t max_start_line,
+           Py_ssize_t max_headers)
 {
-    const unsigned char *s;
-    Py_ssize_t n;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError,
-                        "parse_request_head(head, max_start_line, max_headers)");
-        return NULL;
-    }
-    if (get_bytes(args[0], &s, &n) < 0) {
-        return NULL;
-    }
-    Py_ssize_t max_start_line = PyLong_AsSsize_t(args[1]);
-    if (max_start_line == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    Py_ssize_t max_headers = PyLong_AsSsize_t(args[2]);
-    if (max_headers == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
     /* Every scan below stops at a CR at the latest: the head must end with
      * the empty line for that (and be at least a start line's worth). */
     if (n < 16 || memcmp(s + n - 4, "\r\n\r\n", 4) != 0) {
@@ -380,6 +374,117 @@ parse_request_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_DECREF(method_str);
     Py_DECREF(target_str);
     Py_DECREF(fields);
+    return result;
+}
+
+static PyObject *
+parse_request_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    const unsigned char *s;
+    Py_ssize_t n;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError,
+                        "parse_request_head(head, max_start_line, max_headers)");
+        return NULL;
+    }
+    if (get_bytes(args[0], &s, &n) < 0) {
+        return NULL;
+    }
+    Py_ssize_t max_start_line = PyLong_AsSsize_t(args[1]);
+    if (max_start_line == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_ssize_t max_headers = PyLong_AsSsize_t(args[2]);
+    if (max_headers == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    return split_head(s, n, max_start_line, max_headers);
+}
+
+static PyObject *str_max_header_size, *str_max_start_line, *str_max_headers;
+
+/* The int attribute `name` of `object`; -1 with an exception on failure. */
+static Py_ssize_t
+size_attribute(PyObject *object, PyObject *name)
+{
+    PyObject *value = PyObject_GetAttr(object, name);
+    if (value == NULL) {
+        return -1;
+    }
+    Py_ssize_t size = PyLong_AsSsize_t(value);
+    Py_DECREF(value);
+    if (size < 0 && !PyErr_Occurred()) {
+        PyErr_SetString(PyExc_ValueError, "take_request_head: a negative limit");
+    }
+    return size;
+}
+
+/* The first CRLF CRLF in [s, s + n), or NULL. */
+static const unsigned char *
+find_empty_line(const unsigned char *s, Py_ssize_t n)
+{
+    if (n < 4) {
+        return NULL;
+    }
+    const unsigned char *p = s, *last = s + n - 4;
+    while (p <= last && (p = memchr(p, '\r', last - p + 1)) != NULL) {
+        if (p[1] == '\n' && p[2] == '\r' && p[3] == '\n') {
+            return p;
+        }
+        p++;
+    }
+    return NULL;
+}
+
+static PyObject *
+take_request_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyByteArray_CheckExact(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "take_request_head(buffer: bytearray, scan, limits)");
+        return NULL;
+    }
+    PyObject *buffer = args[0];
+    Py_ssize_t scan = PyLong_AsSsize_t(args[1]);
+    if (scan == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    const unsigned char *s = (const unsigned char *)PyByteArray_AS_STRING(buffer);
+    Py_ssize_t n = PyByteArray_GET_SIZE(buffer);
+    /* Leading empty lines, and what has no complete head, are the reference's. */
+    if (n < 16 || s[0] == '\r' || scan < 0 || scan > n) {
+        Py_RETURN_NONE;
+    }
+    const unsigned char *found = find_empty_line(s + scan, n - scan);
+    if (found == NULL) {
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t size = (found - s) + 4;
+    PyObject *limits = args[2];
+    Py_ssize_t max_header_size = size_attribute(limits, str_max_header_size);
+    if (max_header_size < 0) {
+        return NULL;
+    }
+    if (size > max_header_size) {
+        Py_RETURN_NONE;  /* 431 */
+    }
+    Py_ssize_t max_start_line = size_attribute(limits, str_max_start_line);
+    if (max_start_line < 0) {
+        return NULL;
+    }
+    Py_ssize_t max_headers = size_attribute(limits, str_max_headers);
+    if (max_headers < 0) {
+        return NULL;
+    }
+    PyObject *result = split_head(s, size, max_start_line, max_headers);
+    if (result == NULL || result == Py_None) {
+        return result;
+    }
+    int failed = size == n ? PyByteArray_Resize(buffer, 0)
+                           : PySequence_DelSlice(buffer, 0, size);
+    if (failed) {
+        Py_DECREF(result);
+        return NULL;
+    }
     return result;
 }
 
@@ -657,6 +762,8 @@ configure(PyObject *module, PyObject *type)
 static PyMethodDef speedups_methods[] = {
     {"parse_request_head", (PyCFunction)(void (*)(void))parse_request_head, METH_FASTCALL,
      "parse_request_head(head, max_start_line, max_headers) -> RequestHead | tuple | None"},
+    {"take_request_head", (PyCFunction)(void (*)(void))take_request_head, METH_FASTCALL,
+     "take_request_head(buffer, scan, limits) -> RequestHead | tuple | None"},
     {"response_head", (PyCFunction)(void (*)(void))response_head, METH_FASTCALL,
      "response_head(code, reason, fields, extra, body) -> bytes | None"},
     {"usual_response", (PyCFunction)(void (*)(void))usual_response, METH_FASTCALL,
@@ -693,8 +800,12 @@ PyInit__speedups(void)
     str_head_method = PyUnicode_InternFromString("HEAD");
     str_content_length = PyUnicode_InternFromString("Content-Length");
     str_connection = PyUnicode_InternFromString("Connection");
+    str_max_header_size = PyUnicode_InternFromString("max_header_size");
+    str_max_start_line = PyUnicode_InternFromString("max_start_line");
+    str_max_headers = PyUnicode_InternFromString("max_headers");
     if (str_http11 == NULL || str_http10 == NULL || zero == NULL || empty_str == NULL
-        || str_head_method == NULL || str_content_length == NULL || str_connection == NULL) {
+        || str_head_method == NULL || str_content_length == NULL || str_connection == NULL
+        || str_max_header_size == NULL || str_max_start_line == NULL || str_max_headers == NULL) {
         return NULL;
     }
     return PyModule_Create(&speedups_module);

@@ -2,7 +2,7 @@
 
 from squall.httputil import ResponseStartLine
 
-from ._events import Headers, RequestHead
+from ._events import Headers, Limits, RequestHead
 
 def parse_request_head(
     head: bytes | bytearray, max_start_line: int, max_headers: int, /
@@ -19,3 +19,6 @@ def usual_response(
     /,
 ) -> tuple[bytes, int] | None: ...
 def configure(request_head_type: type[RequestHead], /) -> None: ...
+def take_request_head(
+    buffer: bytearray, scan: int, limits: Limits, /
+) -> RequestHead | tuple[str, str, str, Headers] | None: ...

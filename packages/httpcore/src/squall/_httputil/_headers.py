@@ -58,6 +58,10 @@ _normalized: dict[str, str] = {}
 _canonical: set[str] = set()
 
 
+#: The absent positional argument of ``HTTPHeaders()``.
+_NO_ARGUMENT: Any = object()
+
+
 def _normalize_name(name: str) -> str:
     """Return `name` in ``Http-Header-Case`` (``content-type`` -> ``Content-Type``).
 
@@ -161,13 +165,14 @@ class HTTPHeaders(MutableMapping[str, str]):
     _lists: dict[str, list[str]]
     _last_key: str | None
 
-    def __init__(self, *args: Any, **kwargs: str) -> None:
+    def __init__(self, arg: Any = _NO_ARGUMENT, /, **kwargs: str) -> None:
+        # (One optional positional argument, as dict takes: a signature
+        # without *args costs less per call than one with it.)
         self._lists = {}
         self._last_key = None
-        if args and type(args[0]) is dict and not kwargs and len(args) == 1:
+        if type(arg) is dict and not kwargs:
             # The common case (a response's first headers): no per-item call
             # (and no ABC isinstance check) for names already normalized once.
-            arg = args[0]
             if arg.keys() <= _canonical:
                 self._dict = arg.copy()  # the names are normalized already
                 return
@@ -178,14 +183,14 @@ class HTTPHeaders(MutableMapping[str, str]):
             self._dict = joined
             return
         self._dict = {}
-        if not (args or kwargs):
+        if arg is _NO_ARGUMENT:
+            if kwargs:
+                self.update(**kwargs)
             return
-        if len(args) == 1 and not kwargs:
-            arg = args[0]
-            if isinstance(arg, HTTPHeaders):
-                self._copy_from(arg)
-                return
-        self.update(*args, **kwargs)
+        if not kwargs and isinstance(arg, HTTPHeaders):
+            self._copy_from(arg)
+            return
+        self.update(arg, **kwargs)
 
     @classmethod
     def _from_pairs(cls: type[_H], pairs: Iterable[tuple[str, str]]) -> _H:
