@@ -7,8 +7,10 @@ to one CPU, and wrk, the load generator, runs pinned to the other CPU with
 
 - squall's ``HTTPServer`` with a plain callback answering ``Hello, world``
   (``request.connection.write_headers(start_line, headers, body)`` then
-  ``finish()``), once with the pure-Python parser (``SQUALL_NO_EXTENSIONS=1``)
-  and once with httptools;
+  ``finish()``): pure Python (``SQUALL_NO_EXTENSIONS=1``), with httptools'
+  parser (``SQUALL_HTTP1_PARSER=httptools``), and with its compiled module
+  (``squall._http1._speedups``: the C parser and writer, the default when
+  it is built);
 - Tornado's ``HTTPServer`` with the same callback;
 - a raw ``asyncio.Protocol`` feeding httptools and writing a prebuilt
   response: no framework at all, the practical ceiling.
@@ -122,10 +124,10 @@ class ServerSpec:
 IMPLEMENTATIONS = (
     ServerSpec(
         impl="squall-python",
-        label="squall, pure-Python parser",
+        label="squall, pure Python",
         distribution="squall-httpcore",
         server="squall",
-        env={"SQUALL_NO_EXTENSIONS": "1"},
+        env={"SQUALL_NO_EXTENSIONS": "1", "SQUALL_HTTP1_PARSER": None},
         httptools=False,
         parser="python",
         description="squall.httpserver.HTTPServer with the callback, SQUALL_NO_EXTENSIONS=1",
@@ -135,10 +137,25 @@ IMPLEMENTATIONS = (
         label="squall, httptools parser",
         distribution="squall-httpcore",
         server="squall",
-        env={"SQUALL_NO_EXTENSIONS": None},
+        env={"SQUALL_NO_EXTENSIONS": None, "SQUALL_HTTP1_PARSER": "httptools"},
         httptools=True,
         parser="httptools",
-        description="the same with httptools installed (squall-httpcore[speedups])",
+        description=(
+            "the same with httptools' parser (squall-httpcore[speedups],"
+            " SQUALL_HTTP1_PARSER=httptools) and the compiled module's response writer"
+        ),
+    ),
+    ServerSpec(
+        impl="squall-c",
+        label="squall, compiled",
+        distribution="squall-httpcore",
+        server="squall",
+        env={"SQUALL_NO_EXTENSIONS": None, "SQUALL_HTTP1_PARSER": None},
+        parser="c",
+        description=(
+            "the same with squall-httpcore's compiled module (squall._http1._speedups:"
+            " the C request-head parser and response writer), the default when it is built"
+        ),
     ),
     ServerSpec(
         impl="tornado",
@@ -187,7 +204,13 @@ class Target:
 
 TARGETS = (
     Target("asyncio", "squall-python", "tornado", 4.0, "pure Python on asyncio >= 4x tornado"),
-    Target("uvloop", "squall-httptools", "raw", 0.5, "uvloop + httptools >= half the raw ceiling"),
+    Target(
+        "uvloop",
+        "squall-c",
+        "raw",
+        0.5,
+        "uvloop + the speedups (compiled module, httptools installed) >= half the raw ceiling",
+    ),
 )
 
 
@@ -198,7 +221,8 @@ class LoadSettings:
     Four rounds: on the 2-CPU VM of REPORT.md single rounds of one server
     vary by up to a third (16-26 us per request for squall's), so a median
     of three still moved by a quarter between runs; five would take the
-    whole benchmark past the three minutes it may take.
+    whole benchmark (five servers on two loops) past the three minutes it
+    may take.
     """
 
     warmup_s: int
@@ -632,7 +656,8 @@ def measure_case(
 DESCRIPTION = (
     "a hello-world HTTPServer callback (no web framework) under wrk: 1 thread,"
     f" {CONNECTIONS} keep-alive connections, GET / answered with 200 and a 12-byte body;"
-    " squall (pure-Python parser and httptools) against Tornado's HTTPServer and a raw"
+    " squall (pure Python, httptools' parser, its compiled module) against Tornado's"
+    " HTTPServer and a raw"
     " asyncio.Protocol + httptools server (the ceiling), each on asyncio and on uvloop"
 )
 

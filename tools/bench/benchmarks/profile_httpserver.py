@@ -5,9 +5,9 @@ Run in the bench venv (made by run.py), from tools/bench::
     cd tools/bench && .venv/bin/python -m benchmarks.profile_httpserver [IMPL ...]
         [--connections 50] [--seconds 2] [--loop asyncio|uvloop] [--top 12]
 
-IMPL: ``squall-python``, ``squall-httptools``, ``tornado``, ``raw`` (default:
+IMPL: ``squall-python``, ``squall-httptools``, ``squall-c``, ``tornado``, ``raw`` (default:
 all).  Each runs in a subprocess of this script (so that
-``SQUALL_NO_EXTENSIONS`` takes effect at import): the server of
+``SQUALL_NO_EXTENSIONS`` and ``SQUALL_HTTP1_PARSER`` take effect at import): the server of
 ``benchmarks/_servers.py`` (the benchmark's callback, the same for squall and
 Tornado) runs in-process on its IOLoop, pinned to one CPU; wrk (pinned to the
 other) loads it for one warm-up second, then for ``--seconds`` under
