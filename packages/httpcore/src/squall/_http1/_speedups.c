@@ -1,9 +1,9 @@
 /*
- * squall._http1._speedups: the two hottest pieces of HTTP/1.1 serving in C.
+ * squall._http1._speedups: the hottest pieces of HTTP/1.1 serving in C.
  *
  * parse_request_head(head, max_start_line, max_headers)
  *     Split and validate a complete request head (start line, field lines,
- *     the empty line) by the grammar of the pure-Python parser
+ *     the empty line; any bytes-like object) by the grammar of the pure-Python parser
  *     (squall._http1._pyparser, the reference: RFC 9112 §3, §5; RFC 9110
  *     §5.5, §5.6.2).  It only *accepts*: anything it does not accept, or
  *     that needs more than splitting (a target other than origin-form,
@@ -258,24 +258,6 @@ parse_fields(const unsigned char *p, const unsigned char *end, Py_ssize_t max_he
     return 1;
 }
 
-static int
-get_bytes(PyObject *object, const unsigned char **data, Py_ssize_t *size)
-{
-    if (PyByteArray_Check(object)) {
-        *data = (const unsigned char *)PyByteArray_AS_STRING(object);
-        *size = PyByteArray_GET_SIZE(object);
-        return 0;
-    }
-    if (PyBytes_Check(object)) {
-        *data = (const unsigned char *)PyBytes_AS_STRING(object);
-        *size = PyBytes_GET_SIZE(object);
-        return 0;
-    }
-    PyErr_Format(PyExc_TypeError, "expected bytes or bytearray, not %.100s",
-                 Py_TYPE(object)->tp_name);
-    return -1;
-}
-
 /* A RequestHead without a body: (method, target, version, fields, keep_alive,
  * 0, False, False, False).  Steals nothing. */
 static PyObject *
@@ -380,14 +362,9 @@ split_head(const unsigned char *s, Py_ssize_t n, Py_ssize_t max_start_line,
 static PyObject *
 parse_request_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    const unsigned char *s;
-    Py_ssize_t n;
     if (nargs != 3) {
         PyErr_SetString(PyExc_TypeError,
                         "parse_request_head(head, max_start_line, max_headers)");
-        return NULL;
-    }
-    if (get_bytes(args[0], &s, &n) < 0) {
         return NULL;
     }
     Py_ssize_t max_start_line = PyLong_AsSsize_t(args[1]);
@@ -398,7 +375,15 @@ parse_request_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (max_headers == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    return split_head(s, n, max_start_line, max_headers);
+    /* Held while splitting: a bytearray cannot be resized under us (by a
+     * finalizer that a garbage collection would run, say). */
+    Py_buffer head;
+    if (PyObject_GetBuffer(args[0], &head, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    PyObject *result = split_head(head.buf, head.len, max_start_line, max_headers);
+    PyBuffer_Release(&head);
+    return result;
 }
 
 static PyObject *str_max_header_size, *str_max_start_line, *str_max_headers;
@@ -448,24 +433,11 @@ take_request_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (scan == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    const unsigned char *s = (const unsigned char *)PyByteArray_AS_STRING(buffer);
-    Py_ssize_t n = PyByteArray_GET_SIZE(buffer);
-    /* Leading empty lines, and what has no complete head, are the reference's. */
-    if (n < 16 || s[0] == '\r' || scan < 0 || scan > n) {
-        Py_RETURN_NONE;
-    }
-    const unsigned char *found = find_empty_line(s + scan, n - scan);
-    if (found == NULL) {
-        Py_RETURN_NONE;
-    }
-    Py_ssize_t size = (found - s) + 4;
+    /* The limits first: reading them may run Python code. */
     PyObject *limits = args[2];
     Py_ssize_t max_header_size = size_attribute(limits, str_max_header_size);
     if (max_header_size < 0) {
         return NULL;
-    }
-    if (size > max_header_size) {
-        Py_RETURN_NONE;  /* 431 */
     }
     Py_ssize_t max_start_line = size_attribute(limits, str_max_start_line);
     if (max_start_line < 0) {
@@ -475,15 +447,37 @@ take_request_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (max_headers < 0) {
         return NULL;
     }
-    PyObject *result = split_head(s, size, max_start_line, max_headers);
-    if (result == NULL || result == Py_None) {
-        return result;
-    }
-    int failed = size == n ? PyByteArray_Resize(buffer, 0)
-                           : PySequence_DelSlice(buffer, 0, size);
-    if (failed) {
-        Py_DECREF(result);
+    /* Held while splitting: the buffer cannot be resized under us. */
+    Py_buffer view;
+    if (PyObject_GetBuffer(buffer, &view, PyBUF_SIMPLE) < 0) {
         return NULL;
+    }
+    const unsigned char *s = view.buf;
+    Py_ssize_t n = view.len;
+    PyObject *result = NULL;  /* a new reference once split_head ran */
+    int split = 0;
+    Py_ssize_t size = 0;
+    /* Leading empty lines, and what has no complete head, are the reference's. */
+    if (n >= 16 && s[0] != '\r' && scan >= 0 && scan <= n) {
+        const unsigned char *found = find_empty_line(s + scan, n - scan);
+        if (found != NULL) {
+            size = (found - s) + 4;
+            if (size <= max_header_size) {  /* beyond it: 431 */
+                result = split_head(s, size, max_start_line, max_headers);
+                split = 1;
+            }
+        }
+    }
+    PyBuffer_Release(&view);
+    if (!split) {
+        Py_RETURN_NONE;
+    }
+    if (result != NULL && result != Py_None) {
+        int failed = size == n ? PyByteArray_Resize(buffer, 0)
+                               : PySequence_DelSlice(buffer, 0, size);
+        if (failed) {
+            Py_CLEAR(result);
+        }
     }
     return result;
 }

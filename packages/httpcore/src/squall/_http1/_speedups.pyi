@@ -5,7 +5,7 @@ from squall.httputil import ResponseStartLine
 from ._events import Headers, Limits, RequestHead
 
 def parse_request_head(
-    head: bytes | bytearray, max_start_line: int, max_headers: int, /
+    head: bytes | bytearray | memoryview, max_start_line: int, max_headers: int, /
 ) -> RequestHead | tuple[str, str, str, Headers] | None: ...
 def response_head(
     code: int, reason: str, fields: dict[str, str], extra: str, body: bytes | None, /
