@@ -115,7 +115,10 @@ def test_mypy_checks_every_package_with_code() -> None:
 
     files = ROOT_CONFIG["tool"]["mypy"]["files"]
     expected = {f"packages/{p.dir}/src/squall" for p in PACKAGES if has_code(p)}
-    assert {f for f in files if f.startswith("packages/")} == expected
+    assert {f for f in files if f.startswith("packages/") and "/src/" in f} == expected
+    # Build hooks at a package's top level are checked too.
+    hooks = {str(path.relative_to(ROOT)) for path in ROOT.glob("packages/*/*.py")}
+    assert {f for f in files if f.startswith("packages/") and "/src/" not in f} == hooks
 
 
 def test_optional_modules_name_declared_extras() -> None:
