@@ -3,19 +3,29 @@
 - Valid messages (requests and responses, pipelined, with Content-Length,
   chunked bodies with extensions and trailers, read-until-close, bodiless
   answers) parse to events that reconstruct them, identically in
-  `PyParser` and `HtParser`, whether fed whole or in random pieces.
+  `PyParser`, `HtParser` and `CParser`, whether fed whole or in random
+  pieces.
 - Mutated messages (bytes inserted, deleted or replaced, from an alphabet of
-  the characters that matter to HTTP framing) have the same outcome in both
-  parsers and for every way of cutting the stream into pieces: the same
-  events, or the same `ParseError` status after the same events.  There is
-  no allowed difference: HtParser hands anything llhttp rejects to the
-  reference, and re-checks in Python what llhttp accepts too leniently.
+  the characters that matter to HTTP framing) have the same outcome in the
+  three parsers and for every way of cutting the stream into pieces: the
+  same events, or the same `ParseError` status after the same events.
+  There is no allowed difference: HtParser hands anything llhttp rejects to
+  the reference, and re-checks in Python what llhttp accepts too leniently;
+  CParser's C code only ever accepts, and hands the rest to the reference.
+- Request heads aimed at the C split (``_speedups.parse_request_head``):
+  common and random methods, field names (the semantic ones in any case),
+  OWS, obs-text, query strings, other versions and forms, sometimes mutated,
+  under small random `Limits`.  `CParser` has exactly `PyParser`'s outcome,
+  and the C function itself returns None or what the reference's
+  ``_parse_request`` makes of the head (the finished `RequestHead`, or the
+  same split for the semantic checks).
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, given, settings
@@ -31,8 +41,10 @@ from squall._http1 import (
     RequestHead,
     ResponseHead,
 )
+from squall._http1._cparser import CParser
 from squall._http1._htparser import HtParser
 from squall._http1._pyparser import PyParser
+from squall._http1._speedups import parse_request_head, take_request_head
 
 # SQUALL_PARSER_EXAMPLES=20000 for a deep search (the suite's default stays fast).
 SETTINGS = settings(
@@ -169,7 +181,7 @@ def responses(draw: st.DrawFn, method: str, last: bool) -> Message:
     return Message(start, fields, body, chunked, trailers, wire)
 
 
-def cut(data: bytes, points: list[int]) -> list[bytes]:
+def cut(data: bytes, points: Iterable[int]) -> list[bytes]:
     """``data`` cut at the given offsets (taken modulo its length)."""
     offsets = sorted({p % (len(data) + 1) for p in points} | {0, len(data)})
     return [data[a:b] for a, b in itertools.pairwise(offsets)]
@@ -222,8 +234,10 @@ def test_valid_requests(messages: list[Message], points: list[int]) -> None:
     wire = b"".join(m.wire for m in messages)
     expected = outcome(PyParser(False), [wire])
     assert outcome(HtParser(False), [wire]) == expected
+    assert outcome(CParser(False), [wire]) == expected
     assert outcome(PyParser(False), cut(wire, points)) == expected
     assert outcome(HtParser(False), cut(wire, points)) == expected
+    assert outcome(CParser(False), cut(wire, points)) == expected
     assert expected[-1] is EOF
     events = expected[:-1]
     for message in messages:
@@ -241,8 +255,10 @@ def test_valid_responses(data: st.DataObject, count: int, points: list[int]) -> 
     wire = b"".join(m.wire for _, m in pairs)
     expected = outcome(PyParser(True), [wire], methods)
     assert outcome(HtParser(True), [wire], methods) == expected
+    assert outcome(CParser(True), [wire], methods) == expected
     assert outcome(PyParser(True), cut(wire, points), methods) == expected
     assert outcome(HtParser(True), cut(wire, points), methods) == expected
+    assert outcome(CParser(True), cut(wire, points), methods) == expected
     assert expected[-1] is EOF
     heads = [e for e in expected if isinstance(e, ResponseHead)]
     assert [h.headers for h in heads] == [m.fields for _, m in pairs]
@@ -308,10 +324,12 @@ def same_everywhere(
     methods: list[str] | None = None,
 ) -> None:
     expected = outcome(PyParser(client, limit), [wire], methods, eof)
-    assert outcome(HtParser(client, limit), [wire], methods, eof) == expected
+    every_byte = cut(wire, range(len(wire)))
+    for parser_class in (HtParser, CParser):
+        assert outcome(parser_class(client, limit), [wire], methods, eof) == expected
+        assert outcome(parser_class(client, limit), cut(wire, points), methods, eof) == expected
+        assert outcome(parser_class(client, limit), every_byte, methods, eof) == expected
     assert outcome(PyParser(client, limit), cut(wire, points), methods, eof) == expected
-    assert outcome(HtParser(client, limit), cut(wire, points), methods, eof) == expected
-    assert outcome(HtParser(client, limit), cut(wire, range(len(wire))), methods, eof) == expected
 
 
 @SETTINGS
@@ -359,3 +377,116 @@ def test_arbitrary_bytes(
     wire: bytes, points: list[int], limit: Limits | None, client: bool
 ) -> None:
     same_everywhere(client, wire, points, limit, True)
+
+
+# -- request heads split in C ------------------------------------------------
+
+COMMON_METHODS = ["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT"]
+#: Names clients send (the C module's interned spellings among them) and
+#: the fields with semantics, in the spellings that must all be recognized.
+COMMON_NAMES = [
+    "Host", "User-Agent", "Accept", "Accept-Encoding", "Cookie", "Content-Type",
+    "X-Forwarded-For", "Sec-Fetch-Mode", "user-agent", "accept", "cookie", "DNT",
+]  # fmt: skip
+SEMANTIC_NAMES = [
+    "Host", "host", "HOST", "hOsT", "Content-Length", "content-length", "CONTENT-LENGTH",
+    "Transfer-Encoding", "transfer-encoding", "Connection", "connection", "CONNECTION",
+    "Expect", "expect", "Upgrade", "UPGRADE",
+]  # fmt: skip
+#: Values that mean something to one of the semantic fields.
+MEANINGFUL_VALUES = [
+    "0", "3", "007", "-1", "1" * 19, "chunked", "gzip, chunked", "close", "keep-alive",
+    "Keep-Alive", "upgrade", "Upgrade, close", "100-continue", "websocket", "a.example",
+]  # fmt: skip
+#: Only HTTP/1.1 and HTTP/1.0 are the C code's; the others are the reference's.
+VERSIONS = ["HTTP/1.1"] * 4 + ["HTTP/1.0"] * 3 + ["HTTP/2.0", "HTTP/1.2", "http/1.1", "HTTP/1.1 "]
+
+head_methods = st.sampled_from(COMMON_METHODS) | tokens
+head_names = st.sampled_from(COMMON_NAMES) | st.sampled_from(SEMANTIC_NAMES) | tokens
+head_values = st.sampled_from(MEANINGFUL_VALUES) | values
+# origin-form with a query (VCHAR includes obs-text), or the other forms.
+head_targets = st.builds(
+    lambda path, query: "/" + path + query,
+    st.text(VCHAR, max_size=12),
+    st.sampled_from(["", "?", "?a=1&b=%20"]) | st.text(VCHAR, max_size=8).map("?".__add__),
+) | st.sampled_from(["*", "http://a/", "a:1", "/", "//", "/\x80\xff"])
+small_limits = st.builds(
+    Limits,
+    max_start_line=st.integers(10, 60),
+    max_header_size=st.integers(60, 400),
+    max_headers=st.integers(0, 5),
+)
+
+
+@st.composite
+def request_heads(draw: st.DrawFn) -> bytes:
+    """A request head (maybe invalid in the ways the C code must pass on)."""
+    start = f"{draw(head_methods)} {draw(head_targets)} {draw(st.sampled_from(VERSIONS))}"
+    fields = [(draw(head_names), draw(head_values)) for _ in range(draw(st.integers(0, 6)))]
+    head = start.encode("latin-1") + b"\r\n" + draw(field_lines(fields)) + b"\r\n"
+    if draw(st.integers(0, 3)) == 0:
+        head = mutate(head, draw(mutations))
+    return head
+
+
+class SplitOnly(PyParser):
+    """The reference's split of a request head, before its semantic checks."""
+
+    split: tuple[str, str, str, Headers] | None = None
+
+    def _request_head(
+        self, method: str, target: str, version: str, fields: Headers
+    ) -> RequestHead:
+        self.split = (method, target, version, fields)
+        return PyParser._request_head(self, method, target, version, fields)
+
+
+def reference_split(
+    head: bytes, limit: Limits
+) -> tuple[RequestHead | int, tuple[str, str, str, Headers] | None]:
+    """The reference's verdict on ``head`` (a head or a status) and its split."""
+    parser = SplitOnly(False, limit)
+    try:
+        verdict: RequestHead | int = parser._parse_request(bytearray(head))
+    except ParseError as exc:
+        verdict = exc.status
+    return verdict, parser.split
+
+
+@SETTINGS
+@given(request_heads(), st.lists(st.integers(0, 10_000), max_size=4), small_limits | st.none())
+def test_c_split_request_heads(head: bytes, points: list[int], limit: Limits | None) -> None:
+    expected = outcome(PyParser(False, limit), [head])
+    assert outcome(CParser(False, limit), [head]) == expected
+    assert outcome(CParser(False, limit), cut(head, points)) == expected
+    limit = limit or Limits()
+    # The C function alone, on what the parser would hand it: a whole head.
+    end = head.find(b"\r\n\r\n")
+    if end < 0:
+        return
+    whole = head[: end + 4]
+    for data in (whole, bytearray(whole), memoryview(whole)):
+        result = parse_request_head(data, limit.max_start_line, limit.max_headers)
+        if result is None:
+            continue
+        verdict, split = reference_split(whole, limit)
+        if type(result) is RequestHead:
+            assert verdict == result
+            assert type(verdict) is RequestHead
+        else:
+            assert type(result) is tuple
+            assert result == split
+    # From a buffer (with what follows the head): that result, or None and
+    # the buffer untouched.
+    buffer = bytearray(head + b"GET / HTTP/1.1\r\n\r\n")
+    taken = take_request_head(buffer, 0, limit)
+    if taken is None:
+        assert buffer == head + b"GET / HTTP/1.1\r\n\r\n"
+    else:
+        assert head[0] != 13
+        assert len(whole) <= limit.max_header_size
+        assert taken == parse_request_head(whole, limit.max_start_line, limit.max_headers)
+        assert type(taken) is type(
+            parse_request_head(whole, limit.max_start_line, limit.max_headers)
+        )
+        assert buffer == head[end + 4 :] + b"GET / HTTP/1.1\r\n\r\n"
