@@ -34,7 +34,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from squall._http1 import EXTENSIONS_ALLOWED, Limits, RequestHead, _conn_writing
+from squall._http1 import (
+    EXTENSIONS_ALLOWED,
+    Limits,
+    ParseError,
+    PyParser,
+    RequestHead,
+    _conn_writing,
+)
 from squall.http1connection import HTTP1Connection, HTTP1ConnectionParameters
 from squall.httputil import HTTPHeaders, HTTPOutputError, ResponseStartLine
 from squall.iostream import IOStream
@@ -299,6 +306,64 @@ def test_configure_needs_a_tuple_type() -> None:
         _speedups.configure(cast(Any, ("not", "a", "type")))
     # The failed calls changed nothing.
     assert type(parse(b"GET / HTTP/1.1\r\n\r\n")) is RequestHead
+
+
+# -- parse_request_head against the reference, byte by byte ----------------------
+
+BASE_HEADS = [
+    b"GET /p?q=1 HTTP/1.1\r\nHost: a\r\nX-A: \xe9 b\r\n\r\n",
+    b"POST / HTTP/1.0\r\nContent-Length: 1\r\nConnection: close\r\n\r\n",
+    b"M /\xff HTTP/1.1\r\nA:\t\r\nhost: b \r\n\r\n",
+]
+
+
+class ReferenceSplit(PyParser):
+    """The reference's split of a request head, before its semantic checks."""
+
+    split: tuple[str, str, str, list[tuple[str, str]]] | None = None
+
+    def _request_head(
+        self, method: str, target: str, version: str, fields: list[tuple[str, str]]
+    ) -> RequestHead:
+        self.split = (method, target, version, fields)
+        return PyParser._request_head(self, method, target, version, fields)
+
+
+def check_against_reference(head: bytes, limits: Limits) -> None:
+    """parse_request_head(head) is None, or what the reference makes of it."""
+    result = parse(head, limits.max_start_line, limits.max_headers)
+    if result is None:
+        return
+    reference = ReferenceSplit(False, limits)
+    if type(result) is RequestHead:
+        assert reference._parse_request(bytearray(head)) == result, head
+    else:
+        try:
+            reference._parse_request(bytearray(head))
+        except ParseError:
+            pass  # a semantic error: the split is what counts here
+        assert result == reference.split, head
+
+
+def variants(head: bytes) -> Iterator[bytes]:
+    """Every single-byte substitution, insertion and deletion in ``head``."""
+    for at in range(len(head) + 1):
+        if at < len(head):
+            yield head[:at] + head[at + 1 :]
+        for byte in range(256):
+            yield head[:at] + bytes([byte]) + head[at:]
+            if at < len(head):
+                yield head[:at] + bytes([byte]) + head[at + 1 :]
+
+
+@pytest.mark.parametrize("head", BASE_HEADS)
+def test_every_one_byte_change(head: bytes) -> None:
+    # Limits just at the base head's sizes, so that a byte more crosses them.
+    line = head.index(b"\r\n")
+    tight = Limits(max_start_line=line, max_headers=2)
+    for variant in variants(head):
+        check_against_reference(variant, Limits())
+        check_against_reference(variant, tight)
 
 
 # -- take_request_head ------------------------------------------------------------
