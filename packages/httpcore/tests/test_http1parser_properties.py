@@ -46,7 +46,9 @@ from squall._http1._htparser import HtParser
 from squall._http1._pyparser import PyParser
 from squall._http1._speedups import parse_request_head, take_request_head
 
-# SQUALL_PARSER_EXAMPLES=20000 for a deep search (the suite's default stays fast).
+# SQUALL_PARSER_EXAMPLES=20000 for a deep search (the suite's default stays fast);
+# run it with --timeout=0: each test then takes a few minutes, beyond the
+# suite's per-test timeout.
 SETTINGS = settings(
     max_examples=int(os.environ.get("SQUALL_PARSER_EXAMPLES", "150")),
     deadline=None,
