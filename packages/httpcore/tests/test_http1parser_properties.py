@@ -192,7 +192,10 @@ def cut(data: bytes, points: Iterable[int]) -> list[bytes]:
 def outcome(
     parser: PyParser, pieces: list[bytes], methods: list[str] | None = None, eof: bool = True
 ) -> list[object]:
-    """Every event (Body pieces merged), then ("error", status) if one was raised."""
+    """Every event (Body pieces merged), then ("error", status) if one was raised.
+
+    Without EOF and an error, ``("rest", bytes)`` ends it: what is left to parse.
+    """
     out: list[object] = []
     methods = list(methods or [])
     if methods:
@@ -211,6 +214,13 @@ def outcome(
                     parser.start_next_message()
     except ParseError as exc:
         out.append(("error", exc.status))
+        # Sticky: nothing more is parsed, received or kept.
+        parser.receive(b"GET / HTTP/1.1\r\n\r\n")
+        assert parser.next_event() is None
+        assert parser.buffered == 0
+    else:
+        if not eof:
+            out.append(("rest", parser.trailing_data()))
     return out
 
 
