@@ -6,7 +6,12 @@ code is the reference for each function:
 - ``parse_request_head``: argument errors, every head it must pass on to
   the reference (None), what it accepts and how it splits it (a finished
   `RequestHead`, or the 4-tuple when a field has semantics), the limits
-  exactly at and beyond their bounds, interned strings;
+  exactly at and beyond their bounds, interned strings; and every
+  one-byte substitution, insertion and deletion of a few heads against the
+  reference's ``_parse_request`` (None, or its head or split);
+- ``take_request_head``: the head taken from the buffer (the rest left), or
+  None and the buffer untouched (no head yet, a leading empty line, a limit,
+  a head the split passes on), the limits read before the buffer;
 - ``response_head`` and ``usual_response``: exact bytes, None for every
   unusual value and for each of ``usual_response``'s conditions, and a
   property: on random headers, ``usual_response`` gives exactly the bytes
