@@ -510,11 +510,6 @@ def test_response_head_bytes() -> None:
     assert response_head(http.HTTPStatus.OK, "OK", {}, "", None) == b"HTTP/1.1 200 OK\r\n\r\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_speedups.c bug: response_head checks `extra` like a value (no CR or LF), "
-    "so any extra line makes it return None",
-)
 def test_response_head_extra_lines() -> None:
     # `extra` is the lines the connection adds (each ending with CRLF).
     assert (

@@ -32,6 +32,7 @@ from squall.httpserver import HTTPServer
 from squall.httputil import (
     HTTPConnection,
     HTTPHeaders,
+    HTTPOutputError,
     HTTPServerRequest,
     RequestStartLine,
     ResponseStartLine,
@@ -447,6 +448,43 @@ def test_bodiless_statuses(io_loop: IOLoop, status: int) -> None:
             client.close()
 
     run(io_loop, main)
+
+
+def test_a_refused_head_changes_nothing(io_loop: IOLoop) -> None:
+    # write_headers raises HTTPOutputError before it changes the connection:
+    # the application may answer again, and that answer alone frames the
+    # response (not chunked, not bodiless, the connection kept open).
+    refused: list[HTTPOutputError] = []
+    attempts = [
+        (ResponseStartLine("HTTP/1.1", 200, "O\r\nK"), HTTPHeaders()),  # would be chunked
+        (ResponseStartLine("HTTP/1.1", 204, "No Content"), HTTPHeaders({"X": "a\nb"})),
+        (OK, HTTPHeaders({"Connection": "close", "X": "\0"})),  # would close
+        (OK, HTTPHeaders({"Content-Length": "x1"})),
+        (OK, HTTPHeaders({"Bad Name": "1"})),
+    ]
+
+    def handler(request: HTTPServerRequest) -> None:
+        connection = request.connection
+        assert connection is not None
+        for start_line, headers in attempts:
+            with pytest.raises(HTTPOutputError) as info:
+                connection.write_headers(start_line, headers)
+            refused.append(info.value)
+        connection.write_headers(OK, HTTPHeaders({"Content-Length": "2"}), b"ok")
+        connection.finish()
+
+    async def main() -> None:
+        async with serving(handler) as served:
+            client = await RawClient.connect(served.port)
+            for _ in range(2):  # the same connection: kept open
+                await client.send(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+                response = await client.read_response()
+                assert (response.status, response.body) == (200, b"ok")
+                assert response.raw_head == b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"
+            client.close()
+
+    run(io_loop, main)
+    assert len(refused) == 2 * len(attempts)
 
 
 def test_reason_phrase_default_and_enum_status(io_loop: IOLoop) -> None:

@@ -20,6 +20,7 @@ from squall._http1._writer import (
     encode_head,
     frame_chunk,
     reason_phrase,
+    response_head,
     serialize_fields,
 )
 from squall._http1._writer import usual_response as _usual_response
@@ -105,16 +106,36 @@ class Writing(ConnectionCore):
         return future
 
     def _response_head_bytes(self, start_line: ResponseStartLine, headers: HTTPHeaders) -> bytes:
+        """The bytes of a response head; sets how the body is framed.
+
+        Everything is checked (names, values, the reason, the length)
+        before the connection's state changes: after an `HTTPOutputError`
+        the application may call ``write_headers`` again.
+        """
         head = self._request_head
         assert head is not None
         code = start_line.code
         no_framing = code < 200 or code == 204
-        block, content_length, transfer_encoding, connection = serialize_fields(
-            headers, no_framing
-        )
+        joined: dict[str, str] | None = None
+        if response_head is not None and type(headers) is HTTPHeaders and not headers._lists:
+            joined = headers._dict
+            if no_framing and ("Content-Length" in joined or "Transfer-Encoding" in joined):
+                joined = None  # fields to leave out: serialize_fields does it
+        block: str | None
+        if joined is None:
+            block, content_length, transfer_encoding, connection = serialize_fields(
+                headers, no_framing
+            )
+        else:
+            # The compiled module writes (and checks) the fields below.
+            block = None
+            content_length = joined.get("Content-Length")
+            transfer_encoding = joined.get("Transfer-Encoding")
+            connection = joined.get("Connection")
         reason = start_line.reason
         if (
-            content_length is not None
+            block is not None
+            and content_length is not None
             and connection is None
             and head.keep_alive
             and head.version == "HTTP/1.1"
@@ -124,62 +145,76 @@ class Writing(ConnectionCore):
             and not self.no_keep_alive
             and reason in _checked_reasons
         ):
-            # The usual response: a length, nothing to add, the connection
-            # kept open (what the general path below decides, in one test).
-            self._remaining = (
+            # The usual response without the compiled module: a length,
+            # nothing to add, the connection kept open (what the general
+            # path below decides, in one test).
+            length = (
                 _lengths[content_length]
                 if content_length in _lengths
                 else _parse_length(content_length)
             )
-            try:
-                # %d: the code may be an IntEnum (http.HTTPStatus).
-                return ("HTTP/1.1 %d %s\r\n%s\r\n" % (code, reason, block)).encode(  # noqa: UP031
-                    "latin-1"
-                )
-            except UnicodeEncodeError:
-                return encode_head(f"{reason}{block}")  # raises the HTTPOutputError
+            # %d: the code may be an IntEnum (http.HTTPStatus).
+            usual = encode_head("HTTP/1.1 %d %s\r\n%s\r\n" % (code, reason, block))  # noqa: UP031
+            self._remaining = length
+            return usual
         version = head.version
         disconnect = (
             self.no_keep_alive
             or not head.keep_alive
-            or (connection is not None and "close" in connection.lower())
+            or (connection is not None and "close" in str(connection).lower())
         )
+        remaining: int | None = None
+        bodiless = chunking = False
         extra = ""
         if code < 200 or code == 204 or code == 304 or head.method == "HEAD":
             # No body (RFC 9110 §6.4.1): not even for a declared length.
-            self._remaining = 0
-            self._bodiless = True
-            self._drop_body = head.method == "HEAD"
-            self._switching = code == 101
+            remaining = 0
+            bodiless = True
         elif content_length is not None:
             if content_length in _lengths:
-                self._remaining = _lengths[content_length]
+                remaining = _lengths[content_length]
             else:
-                self._remaining = _parse_length(content_length)
+                remaining = _parse_length(content_length)
         elif transfer_encoding is not None:
             pass  # the application frames the body itself
         elif version == "HTTP/1.1":
-            self._chunking = True
+            chunking = True
             extra = "Transfer-Encoding: chunked\r\n"
         else:
             disconnect = True  # RFC 9112 §6.3: the body ends when the connection does
         if disconnect:
-            self._disconnect_on_finish = True
             if version == "HTTP/1.1" and connection is None:
                 extra += "Connection: close\r\n"
         elif version == "HTTP/1.0" and connection is None:
             extra += "Connection: keep-alive\r\n"
         if not reason:
             reason = reason_phrase(code)
-        elif reason not in _checked_reasons:
-            _check_reason(reason)
-        try:
+        data: bytes | None = None
+        if joined is not None:
+            assert response_head is not None
+            data = response_head(code, reason, joined, extra, None)
+            if data is None:
+                # Something for the Python code: raise the precise error, or
+                # write what the compiled module leaves to it (a value that
+                # is not a str, a status code of another length...).
+                block = serialize_fields(headers, no_framing)[0]
+        if data is None:
+            if reason not in _checked_reasons:
+                _check_reason(reason)
             # %d: the code may be an IntEnum (http.HTTPStatus).
-            return ("HTTP/1.1 %d %s\r\n%s%s\r\n" % (code, reason, block, extra)).encode(  # noqa: UP031
-                "latin-1"
-            )
-        except UnicodeEncodeError:
-            return encode_head(f"{reason}{block}")  # raises the HTTPOutputError
+            data = encode_head("HTTP/1.1 %d %s\r\n%s%s\r\n" % (code, reason, block, extra))  # noqa: UP031
+        # Everything is checked: now the state.
+        if remaining is not None:
+            self._remaining = remaining
+        if bodiless:
+            self._bodiless = True
+            self._drop_body = head.method == "HEAD"
+            self._switching = code == 101
+        if chunking:
+            self._chunking = True
+        if disconnect:
+            self._disconnect_on_finish = True
+        return data
 
     def write(
         self, chunk: bytes, callback: Callable[[], object] | None = None

@@ -33,10 +33,12 @@
  * response_head(code, reason, fields, extra, body)
  *     The bytes of "HTTP/1.1 <code> <reason>\r\n", a "Name: value\r\n" line
  *     per item of the dict `fields`, the str `extra` (lines the connection
- *     adds), "\r\n", then `body` (a bytes-like object, or None).  Returns
- *     None when a name is not a token, a value or the reason has CR, LF or
- *     NUL, or a str is not latin-1 (or not a str): the caller's Python code
- *     raises the precise HTTPOutputError (or handles the unusual value).
+ *     adds, not checked: CRLF-ended lines), "\r\n", then `body` (a
+ *     bytes-like object, or None).  Returns None when a name is not a
+ *     token, a value or the reason has CR, LF or NUL, a str is not latin-1
+ *     (or not a str), or the code is not 100 to 999: the caller's Python
+ *     code raises the precise HTTPOutputError (or handles the unusual
+ *     value).
  *
  * usual_response(request_head, start_line, fields, body, no_keep_alive)
  *     The usual response of a server, whole: to an HTTP/1.1 request other
@@ -521,10 +523,13 @@ build_head(long code, PyObject *reason_obj, PyObject *fields, PyObject *extra_ob
 {
     Py_ssize_t reason_size, extra_size;
     const char *reason = safe_latin1(reason_obj, &reason_size, 0);
-    const char *extra = safe_latin1(extra_obj, &extra_size, 0);
-    if (code < 100 || code > 999 || reason == NULL || extra == NULL) {
+    /* `extra` is lines the connection made (CRLF in them): latin-1 is all. */
+    if (code < 100 || code > 999 || reason == NULL || !PyUnicode_Check(extra_obj)
+        || PyUnicode_KIND(extra_obj) != PyUnicode_1BYTE_KIND) {
         Py_RETURN_NONE;
     }
+    const char *extra = (const char *)PyUnicode_1BYTE_DATA(extra_obj);
+    extra_size = PyUnicode_GET_LENGTH(extra_obj);
     /* "HTTP/1.1 200 " reason CRLF, the lines, extra, CRLF, body */
     Py_ssize_t size = 13 + reason_size + 2 + extra_size + 2 + body->len;
     Py_ssize_t position = 0;

@@ -8,13 +8,18 @@ def parse_request_head(
     head: bytes | bytearray | memoryview, max_start_line: int, max_headers: int, /
 ) -> RequestHead | tuple[str, str, str, Headers] | None: ...
 def response_head(
-    code: int, reason: str, fields: dict[str, str], extra: str, body: bytes | None, /
+    code: int,
+    reason: str,
+    fields: dict[str, str],
+    extra: str,
+    body: bytes | bytearray | memoryview | None,
+    /,
 ) -> bytes | None: ...
 def usual_response(
-    request_head: RequestHead | None,
+    request_head: RequestHead,
     start_line: ResponseStartLine,
     fields: dict[str, str],
-    body: bytes | None,
+    body: bytes | bytearray | memoryview | None,
     no_keep_alive: bool,
     /,
 ) -> tuple[bytes, int] | None: ...
