@@ -1,9 +1,9 @@
 """The interface of squall's sans-I/O HTTP/1.1 parser: limits, events, errors.
 
-Two implementations share it: pure Python (`squall._http1._pyparser`) and
-httptools (`squall._http1._htparser`); `squall._http1.Parser` is the one
-chosen at import (httptools when installed, unless
-``SQUALL_NO_EXTENSIONS=1``).  Nothing here imports asyncio or does I/O.
+Three implementations share it: pure Python (`squall._http1._pyparser`, the
+reference), httptools (`squall._http1._htparser`) and the C extension
+(`squall._http1._cparser`); `squall._http1.Parser` is the one chosen at
+import (see `squall._http1`).  Nothing here imports asyncio or does I/O.
 
 How a connection drives a parser::
 
