@@ -2,16 +2,16 @@
 
 `CParser` behaves exactly like `PyParser` (same events, same `ParseError`
 statuses; both run one test suite and the property tests compare them on
-generated and mutated messages).  Only the split of a complete request head
-is different: ``_speedups.take_request_head`` (C, this package's optional
-compiled module) finds the head in the buffer, checks the start line and
-every field line by the reference's grammar and splits them in one pass.  It only ever *accepts*:
-a head it does not accept, or one that needs more than splitting (a target
-not in origin form, CONNECT, another version, a limit reached), goes to
-`PyParser`'s code, whose verdict is the answer.  A head without fields of
-meaning to the parser (framing, persistence, expectation, upgrade, a second
-Host) comes back as a finished `RequestHead`; the others get `PyParser`'s
-semantic checks.
+generated and mutated messages).  Only a server's request heads are taken
+differently: ``_speedups.take_request_head`` (C, this package's optional
+compiled module) finds the head in the buffer, and checks the start line and
+every field line by the reference's grammar and splits them in one pass.
+It only ever *accepts*: a head it does not accept, or one that needs more
+than splitting (a target not in origin form, CONNECT, another version, a
+limit reached), goes to `PyParser`'s code, whose verdict is the answer.  A
+head without fields of meaning to the parser (framing, persistence,
+expectation, upgrade, a second Host) comes back as a finished
+`RequestHead`; the others get `PyParser`'s semantic checks.
 
 Response heads (the client side) and bodies are `PyParser`'s code.
 """
