@@ -17,11 +17,11 @@ from squall._http1._conn_core import (
 )
 from squall._http1._writer import (
     LAST_CHUNK,
-    encode_head,
     frame_chunk,
     reason_phrase,
     response_head,
     serialize_fields,
+    unencodable,
 )
 from squall._http1._writer import usual_response as _usual_response
 from squall.httputil import HTTPHeaders, HTTPOutputError, RequestStartLine, ResponseStartLine
@@ -153,8 +153,13 @@ class Writing(ConnectionCore):
                 if content_length in _lengths
                 else _parse_length(content_length)
             )
-            # %d: the code may be an IntEnum (http.HTTPStatus).
-            usual = encode_head("HTTP/1.1 %d %s\r\n%s\r\n" % (code, reason, block))  # noqa: UP031
+            try:
+                # %d: the code may be an IntEnum (http.HTTPStatus).
+                usual = ("HTTP/1.1 %d %s\r\n%s\r\n" % (code, reason, block)).encode(  # noqa: UP031
+                    "latin-1"
+                )
+            except UnicodeEncodeError as exc:
+                raise unencodable(exc) from None
             self._remaining = length
             return usual
         version = head.version
@@ -201,8 +206,13 @@ class Writing(ConnectionCore):
         if data is None:
             if reason not in _checked_reasons:
                 _check_reason(reason)
-            # %d: the code may be an IntEnum (http.HTTPStatus).
-            data = encode_head("HTTP/1.1 %d %s\r\n%s%s\r\n" % (code, reason, block, extra))  # noqa: UP031
+            try:
+                # %d: the code may be an IntEnum (http.HTTPStatus).
+                data = ("HTTP/1.1 %d %s\r\n%s%s\r\n" % (code, reason, block, extra)).encode(  # noqa: UP031
+                    "latin-1"
+                )
+            except UnicodeEncodeError as exc:
+                raise unencodable(exc) from None
         # Everything is checked: now the state.
         if remaining is not None:
             self._remaining = remaining

@@ -27,6 +27,7 @@ __all__ = [
     "reason_phrase",
     "response_head",
     "serialize_fields",
+    "unencodable",
     "usual_response",
 ]
 
@@ -183,9 +184,14 @@ def encode_head(text: str) -> bytes:
     try:
         return text.encode("latin-1")
     except UnicodeEncodeError as exc:
-        raise HTTPOutputError(
-            f"Header or start line not encodable as latin-1: {exc.object[exc.start : exc.end]!r}"
-        ) from None
+        raise unencodable(exc) from None
+
+
+def unencodable(error: UnicodeEncodeError) -> HTTPOutputError:
+    """The `HTTPOutputError` of a head that latin-1 cannot encode (`error` says where)."""
+    return HTTPOutputError(
+        f"Header or start line not encodable as latin-1: {error.object[error.start : error.end]!r}"
+    )
 
 
 def frame_chunk(chunk: Any) -> bytes:
