@@ -72,20 +72,20 @@ class Writing(ConnectionCore):
             raise HTTPOutputError("write_headers() called twice")
         if self.is_client:
             data = self._request_head_bytes(start_line, headers)  # type: ignore[arg-type,unused-ignore]
-        else:
-            usual = None
-            if _usual_response is not None and type(headers) is HTTPHeaders and not headers._lists:
-                # The usual response (a length, nothing to add, the
-                # connection kept open: what _response_head_bytes would
-                # decide), its head and body joined in C.
-                usual = _usual_response(
-                    self._request_head, start_line, headers._dict, chunk, self.no_keep_alive
-                )
+        elif _usual_response is not None and type(headers) is HTTPHeaders and not headers._lists:
+            # The usual response (a length, nothing to add, the connection
+            # kept open: what _response_head_bytes would decide), its head
+            # and body joined in C.
+            usual = _usual_response(
+                self._request_head, start_line, headers._dict, chunk, self.no_keep_alive
+            )
             if usual is not None:
                 data, self._remaining = usual
                 chunk = None  # in data already
             else:
                 data = self._response_head_bytes(start_line, headers)  # type: ignore[arg-type]
+        else:
+            data = self._response_head_bytes(start_line, headers)  # type: ignore[arg-type]
         self._write_state = _WRITING
         if chunk:
             remaining = self._remaining
@@ -116,52 +116,55 @@ class Writing(ConnectionCore):
         assert head is not None
         code = start_line.code
         no_framing = code < 200 or code == 204
+        reason = start_line.reason
         joined: dict[str, str] | None = None
-        if response_head is not None and type(headers) is HTTPHeaders and not headers._lists:
-            joined = headers._dict
-            if no_framing and ("Content-Length" in joined or "Transfer-Encoding" in joined):
-                joined = None  # fields to leave out: serialize_fields does it
-        block: str | None
-        if joined is None:
+        block: str | None = None
+        if (
+            response_head is None
+            or type(headers) is not HTTPHeaders
+            or headers._lists
+            or (
+                no_framing
+                and ("Content-Length" in headers._dict or "Transfer-Encoding" in headers._dict)
+            )
+        ):
             block, content_length, transfer_encoding, connection = serialize_fields(
                 headers, no_framing
             )
+            if (
+                content_length is not None
+                and connection is None
+                and head.keep_alive
+                and head.version == "HTTP/1.1"
+                and not no_framing
+                and code != 304
+                and head.method != "HEAD"
+                and not self.no_keep_alive
+                and reason in _checked_reasons
+            ):
+                # The usual response without the compiled module: a length,
+                # nothing to add, the connection kept open (what the
+                # general path below decides, in one test).
+                length = (
+                    _lengths[content_length]
+                    if content_length in _lengths
+                    else _parse_length(content_length)
+                )
+                try:
+                    # %d: the code may be an IntEnum (http.HTTPStatus).
+                    usual = ("HTTP/1.1 %d %s\r\n%s\r\n" % (code, reason, block)).encode(  # noqa: UP031
+                        "latin-1"
+                    )
+                except UnicodeEncodeError as exc:
+                    raise unencodable(exc) from None
+                self._remaining = length
+                return usual
         else:
             # The compiled module writes (and checks) the fields below.
-            block = None
+            joined = headers._dict
             content_length = joined.get("Content-Length")
             transfer_encoding = joined.get("Transfer-Encoding")
             connection = joined.get("Connection")
-        reason = start_line.reason
-        if (
-            block is not None
-            and content_length is not None
-            and connection is None
-            and head.keep_alive
-            and head.version == "HTTP/1.1"
-            and not no_framing
-            and code != 304
-            and head.method != "HEAD"
-            and not self.no_keep_alive
-            and reason in _checked_reasons
-        ):
-            # The usual response without the compiled module: a length,
-            # nothing to add, the connection kept open (what the general
-            # path below decides, in one test).
-            length = (
-                _lengths[content_length]
-                if content_length in _lengths
-                else _parse_length(content_length)
-            )
-            try:
-                # %d: the code may be an IntEnum (http.HTTPStatus).
-                usual = ("HTTP/1.1 %d %s\r\n%s\r\n" % (code, reason, block)).encode(  # noqa: UP031
-                    "latin-1"
-                )
-            except UnicodeEncodeError as exc:
-                raise unencodable(exc) from None
-            self._remaining = length
-            return usual
         version = head.version
         disconnect = (
             self.no_keep_alive
