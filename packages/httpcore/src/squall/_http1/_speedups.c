@@ -166,6 +166,17 @@ ascii_str(const unsigned char *s, Py_ssize_t size, known_t *table)
     return PyUnicode_DecodeASCII((const char *)s, size, NULL);
 }
 
+/* Whether a call has other than `wanted` arguments (TypeError set, naming `usage`). */
+static int
+bad_call(Py_ssize_t nargs, Py_ssize_t wanted, const char *usage)
+{
+    if (nargs == wanted) {
+        return 0;
+    }
+    PyErr_Format(PyExc_TypeError, "%s takes %zd arguments (%zd given)", usage, wanted, nargs);
+    return 1;
+}
+
 /* -- parse_request_head ---------------------------------------------------- */
 
 /* What a field name means to the parser (compared without case). */
@@ -364,9 +375,7 @@ split_head(const unsigned char *s, Py_ssize_t n, Py_ssize_t max_start_line,
 static PyObject *
 parse_request_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError,
-                        "parse_request_head(head, max_start_line, max_headers)");
+    if (bad_call(nargs, 3, "parse_request_head(head, max_start_line, max_headers)")) {
         return NULL;
     }
     Py_ssize_t max_start_line = PyLong_AsSsize_t(args[1]);
@@ -426,8 +435,11 @@ find_empty_line(const unsigned char *s, Py_ssize_t n)
 static PyObject *
 take_request_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3 || !PyByteArray_CheckExact(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "take_request_head(buffer: bytearray, scan, limits)");
+    if (bad_call(nargs, 3, "take_request_head(buffer: bytearray, scan, limits)")) {
+        return NULL;
+    }
+    if (!PyByteArray_CheckExact(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "take_request_head: the buffer must be a bytearray");
         return NULL;
     }
     PyObject *buffer = args[0];
@@ -603,8 +615,7 @@ release_body(Py_buffer *view)
 static PyObject *
 response_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError, "response_head(code, reason, fields, extra, body)");
+    if (bad_call(nargs, 5, "response_head(code, reason, fields, extra, body)")) {
         return NULL;
     }
     if (!PyDict_Check(args[2])) {
@@ -667,9 +678,7 @@ is_str(PyObject *object, PyObject *interned)
 static PyObject *
 usual_response(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError,
-                        "usual_response(request_head, start_line, fields, body, no_keep_alive)");
+    if (bad_call(nargs, 5, "usual_response(request_head, start_line, fields, body, no_keep_alive)")) {
         return NULL;
     }
     PyObject *request = args[0], *start_line = args[1], *fields = args[2];
