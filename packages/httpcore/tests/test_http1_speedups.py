@@ -72,6 +72,11 @@ def parse(
     return parse_request_head(head, max_start_line, max_headers)
 
 
+def reference_head(wire: bytes) -> object:
+    """The head the pure-Python parser makes of `wire` (a whole head)."""
+    return PyParser(False)._parse_request(bytearray(wire))
+
+
 def plain_head(
     method: str, target: str, version: str, fields: list[tuple[str, str]]
 ) -> RequestHead:
@@ -238,14 +243,16 @@ def test_methods_and_tokens() -> None:
 
 
 SEMANTIC = [
-    "Content-Length: 0",
-    "content-length: 5",
     "CONTENT-LENGTH: x",
+    "Content-Length: +5",
+    "Content-Length: 1234567890123456789",  # 19 digits
+    "Content-Length: 5\r\ncontent-length: 5",
     "Transfer-Encoding: chunked",
     "TRANSFER-encoding: gzip",
-    "Connection: close",
-    "connection: keep-alive",
     "CONNECTION: upgrade",
+    "Connection: CLOSE",
+    "Connection: keep-alive, close",
+    "Connection: close\r\nConnection: close",
     "Expect: 100-continue",
     "EXPECT: x",
     "Upgrade: websocket",
@@ -263,6 +270,38 @@ def test_semantic_fields_give_the_split(lines: str, version: str) -> None:
     fields = [tuple(line.split(": ", 1)) for line in lines.split("\r\n")]
     assert type(result) is tuple
     assert result == ("PUT", "/p", version, fields)
+
+
+#: Fields decided in C: (lines, keep_alive for HTTP/1.1 and 1.0, content_length).
+COMMON_SEMANTIC = [
+    ("Connection: close", (False, False), 0),
+    ("Connection: Close", (False, False), 0),
+    ("connection: keep-alive", (True, True), 0),
+    ("CONNECTION: Keep-Alive", (True, True), 0),
+    ("Content-Length: 0", (True, False), 0),
+    ("content-length: 5", (True, False), 5),
+    ("Content-Length: 007", (True, False), 7),
+    ("Content-Length: 123456789012345678", (True, False), 123456789012345678),
+    ("Host: h\r\nContent-Length: 3\r\nConnection: close", (False, False), 3),
+    ("Connection: keep-alive\r\nContent-Length: 12", (True, True), 12),
+]
+
+
+@pytest.mark.parametrize(("lines", "keep_alive", "length"), COMMON_SEMANTIC)
+@pytest.mark.parametrize("version", ["HTTP/1.1", "HTTP/1.0"])
+def test_common_semantic_fields_give_a_head(
+    lines: str, keep_alive: tuple[bool, bool], length: int, version: str
+) -> None:
+    # One Connection of keep-alive or close and one valid Content-Length are
+    # decided in C, as the reference decides them.
+    wire = f"PUT /p {version}\r\n{lines}\r\n\r\n".encode()
+    fields = [cast(tuple[str, str], tuple(line.split(": ", 1))) for line in lines.split("\r\n")]
+    alive = keep_alive[0] if version == "HTTP/1.1" else keep_alive[1]
+    expected = RequestHead("PUT", "/p", version, fields, alive, length, False, False, False)
+    head = parse(wire)
+    assert type(head) is RequestHead
+    assert head == expected
+    assert reference_head(wire) == expected
 
 
 @pytest.mark.parametrize(
@@ -387,13 +426,18 @@ def test_take_request_head() -> None:
     buffer = bytearray(head + rest)
     assert take_request_head(buffer, 0, Limits()) == expected
     assert buffer == rest
-    assert take_request_head(buffer, 0, Limits()) == (
-        "POST",
-        "/b",
-        "HTTP/1.0",
-        [("Content-Length", "2")],
+    assert take_request_head(buffer, 0, Limits()) == RequestHead(
+        "POST", "/b", "HTTP/1.0", [("Content-Length", "2")], False, 2, False, False, False
     )
-    assert buffer == b"hi"
+    assert buffer == b"hi"  # the body is the parser's to read
+    buffer = bytearray(b"GET / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n")
+    assert take_request_head(buffer, 0, Limits()) == (
+        "GET",
+        "/",
+        "HTTP/1.1",
+        [("Expect", "100-continue")],
+    )
+    assert buffer == b""
     # `scan`: where the search for the empty line resumes.
     buffer = bytearray(head)
     assert take_request_head(buffer, len(head) - 4, Limits()) == expected

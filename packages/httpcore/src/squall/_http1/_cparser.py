@@ -9,9 +9,10 @@ every field line by the reference's grammar and splits them in one pass.
 It only ever *accepts*: a head it does not accept, or one that needs more
 than splitting (a target not in origin form, CONNECT, another version, a
 limit reached), goes to `PyParser`'s code, whose verdict is the answer.  A
-head without fields of meaning to the parser (framing, persistence,
-expectation, upgrade, a second Host) comes back as a finished
-`RequestHead`; the others get `PyParser`'s semantic checks.
+head whose fields of meaning to the parser are the common ones (one Host,
+``Connection: keep-alive`` or ``close``, one Content-Length; see
+``_speedups.c``) comes back as a finished `RequestHead`; the others get
+`PyParser`'s semantic checks.
 
 Response heads (the client side) and bodies are `PyParser`'s code.
 """
@@ -19,7 +20,7 @@ Response heads (the client side) and bodies are `PyParser`'s code.
 from __future__ import annotations
 
 from ._events import Event, ParseError, RequestHead
-from ._pyparser import _END, _HEAD, PyParser
+from ._pyparser import _CL, _END, _HEAD, PyParser
 from ._speedups import configure, parse_request_head, take_request_head
 
 __all__ = ["CParser"]
@@ -42,7 +43,12 @@ class CParser(PyParser):
             if result is not None:
                 self._scan = 0
                 if type(result) is RequestHead:
-                    self._state = _END  # no body
+                    length = result[5]  # content_length
+                    if length:
+                        self._remaining = length
+                        self._state = _CL
+                    else:
+                        self._state = _END  # no body
                     return result
                 try:
                     return self._request_head(*result)
@@ -55,7 +61,12 @@ class CParser(PyParser):
         limits = self.limits
         result = parse_request_head(head, limits.max_start_line, limits.max_headers)
         if type(result) is RequestHead:
-            self._state = _END  # no body
+            length = result[5]  # content_length
+            if length:
+                self._remaining = length
+                self._state = _CL
+            else:
+                self._state = _END  # no body
             return result
         if result is None:
             return PyParser._parse_request(self, head)

@@ -15,11 +15,15 @@
  *     accepts, split the same way (the parser's property tests check both
  *     on generated and mutated heads).
  *
- *     Returns a RequestHead (the type given to configure()) when the head
- *     has no field with semantics beyond the start line (no Content-Length,
- *     Transfer-Encoding, Connection, Expect or Upgrade, at most one Host):
- *     no body, keep-alive as the version says.  Otherwise the tuple
- *     (method, target, version, fields) for the caller's semantic checks.
+ *     Returns a RequestHead (the type given to configure()) when the fields
+ *     with a meaning to the parser are the common ones: at most one Host,
+ *     at most one Connection that is "keep-alive" or "close" (either
+ *     spelling of RFC 9112 §9.3's options the reference takes without
+ *     parsing), at most one Content-Length of 1 to 18 digits, no
+ *     Transfer-Encoding, Expect or Upgrade.  keep_alive is then what the
+ *     Connection field or the version says, content_length the length or
+ *     0.  Otherwise the tuple (method, target, version, fields) for the
+ *     caller's semantic checks.
  *
  * take_request_head(buffer, scan, limits)
  *     The server's next request head, straight from the parser's buffer (a
@@ -180,7 +184,7 @@ bad_call(Py_ssize_t nargs, Py_ssize_t wanted, const char *usage)
 /* -- parse_request_head ---------------------------------------------------- */
 
 /* What a field name means to the parser (compared without case). */
-enum { FIELD_PLAIN, FIELD_HOST, FIELD_SEMANTIC };
+enum { FIELD_PLAIN, FIELD_HOST, FIELD_CONNECTION, FIELD_CONTENT_LENGTH, FIELD_OTHER };
 
 static int
 field_kind(const unsigned char *name, Py_ssize_t size)
@@ -190,28 +194,84 @@ field_kind(const unsigned char *name, Py_ssize_t size)
     case 4:
         return strncasecmp(s, "host", 4) == 0 ? FIELD_HOST : FIELD_PLAIN;
     case 6:
-        return strncasecmp(s, "expect", 6) == 0 ? FIELD_SEMANTIC : FIELD_PLAIN;
+        return strncasecmp(s, "expect", 6) == 0 ? FIELD_OTHER : FIELD_PLAIN;
     case 7:
-        return strncasecmp(s, "upgrade", 7) == 0 ? FIELD_SEMANTIC : FIELD_PLAIN;
+        return strncasecmp(s, "upgrade", 7) == 0 ? FIELD_OTHER : FIELD_PLAIN;
     case 10:
-        return strncasecmp(s, "connection", 10) == 0 ? FIELD_SEMANTIC : FIELD_PLAIN;
+        return strncasecmp(s, "connection", 10) == 0 ? FIELD_CONNECTION : FIELD_PLAIN;
     case 14:
-        return strncasecmp(s, "content-length", 14) == 0 ? FIELD_SEMANTIC : FIELD_PLAIN;
+        return strncasecmp(s, "content-length", 14) == 0 ? FIELD_CONTENT_LENGTH : FIELD_PLAIN;
     case 17:
-        return strncasecmp(s, "transfer-encoding", 17) == 0 ? FIELD_SEMANTIC : FIELD_PLAIN;
+        return strncasecmp(s, "transfer-encoding", 17) == 0 ? FIELD_OTHER : FIELD_PLAIN;
     default:
         return FIELD_PLAIN;
     }
 }
 
-/* Parse the field lines in [p, end) (end: the final CRLF) into `fields`.
- * Returns 1 if they are valid, 0 if not (or too many), -1 on a Python error;
- * *semantic is set when a field needs the caller's semantic checks. */
+/* What the fields with a meaning to the parser say, as far as the C code
+ * decides it (the common cases; the rest is the Python code's). */
+typedef struct {
+    int hosts;
+    int connections;
+    int lengths;
+    int other;          /* Transfer-Encoding, Expect or Upgrade */
+    int keep_alive;     /* the Connection value: 1 keep-alive, 0 close, -1 anything else */
+    long long length;   /* the Content-Length value, -1 if not 1 to 18 digits */
+} semantics_t;
+
+/* Whether [s, s + size) is `text` (`size` long) or `text` capitalized. */
+static int
+is_word(const unsigned char *s, Py_ssize_t size, const char *text, const char *capitalized)
+{
+    return memcmp(s, text, size) == 0 || memcmp(s, capitalized, size) == 0;
+}
+
+static void
+note_field(semantics_t *semantics, int kind, const unsigned char *value, Py_ssize_t size)
+{
+    switch (kind) {
+    case FIELD_HOST:
+        semantics->hosts++;
+        break;
+    case FIELD_CONNECTION:
+        /* The values whose meaning needs no parsing (RFC 9112 §9.3). */
+        semantics->connections++;
+        if (size == 10 && is_word(value, size, "keep-alive", "Keep-Alive")) {
+            semantics->keep_alive = 1;
+        }
+        else if (size == 5 && is_word(value, size, "close", "Close")) {
+            semantics->keep_alive = 0;
+        }
+        else {
+            semantics->keep_alive = -1;
+        }
+        break;
+    case FIELD_CONTENT_LENGTH:
+        /* RFC 9110 §8.6: 1*DIGIT; 18 digits keep it below 2**63. */
+        semantics->lengths++;
+        semantics->length = size > 0 && size <= 18 ? 0 : -1;
+        for (Py_ssize_t i = 0; i < size && semantics->length >= 0; i++) {
+            if (value[i] < '0' || value[i] > '9') {
+                semantics->length = -1;
+            }
+            else {
+                semantics->length = semantics->length * 10 + (value[i] - '0');
+            }
+        }
+        break;
+    case FIELD_OTHER:
+        semantics->other = 1;
+        break;
+    }
+}
+
+/* Parse the field lines in [p, end) (end: the final CRLF) into `fields`,
+ * noting what they say in `semantics`.  Returns 1 if they are valid, 0 if
+ * not (or too many), -1 on a Python error. */
 static int
 parse_fields(const unsigned char *p, const unsigned char *end, Py_ssize_t max_headers,
-             PyObject *fields, int *semantic)
+             PyObject *fields, semantics_t *semantics)
 {
-    int hosts = 0;
     while (p < end) {
         const unsigned char *name = p;
         while (is_tchar[*p]) {
@@ -242,8 +302,8 @@ parse_fields(const unsigned char *p, const unsigned char *end, Py_ssize_t max_he
             return 0;
         }
         int kind = field_kind(name, name_size);
-        if (kind == FIELD_SEMANTIC || (kind == FIELD_HOST && ++hosts > 1)) {
-            *semantic = 1;
+        if (kind != FIELD_PLAIN) {
+            note_field(semantics, kind, value, value_end - value);
         }
         PyObject *name_str = ascii_str(name, name_size, known_names);
         if (name_str == NULL) {
@@ -271,23 +331,30 @@ parse_fields(const unsigned char *p, const unsigned char *end, Py_ssize_t max_he
     return 1;
 }
 
-/* A RequestHead without a body: (method, target, version, fields, keep_alive,
- * 0, False, False, False).  Steals nothing. */
+/* A RequestHead: (method, target, version, fields, keep_alive, content_length,
+ * False, False, False).  Steals nothing. */
 static PyObject *
-plain_request_head(PyObject *method, PyObject *target, PyObject *version, PyObject *fields)
+plain_request_head(PyObject *method, PyObject *target, PyObject *version, PyObject *fields,
+                   int keep_alive, long long content_length)
 {
-    PyObject *head = request_head_type->tp_alloc(request_head_type, 9);
-    if (head == NULL) {
+    PyObject *length = content_length ? PyLong_FromLongLong(content_length) : Py_NewRef(zero);
+    if (length == NULL) {
         return NULL;
     }
-    PyObject *keep_alive = version == str_http11 ? Py_True : Py_False;
+    PyObject *head = request_head_type->tp_alloc(request_head_type, 9);
+    if (head == NULL) {
+        Py_DECREF(length);
+        return NULL;
+    }
     PyObject *items[9] = {
-        method, target, version, fields, keep_alive, zero, Py_False, Py_False, Py_False,
+        method, target, version, fields, keep_alive ? Py_True : Py_False, length,
+        Py_False, Py_False, Py_False,
     };
     for (int i = 0; i < 9; i++) {
         Py_INCREF(items[i]);
         PyTuple_SET_ITEM(head, i, items[i]);
     }
+    Py_DECREF(length);
     return head;
 }
 
@@ -339,8 +406,8 @@ split_head(const unsigned char *s, Py_ssize_t n, Py_ssize_t max_start_line,
     if (fields == NULL) {
         return NULL;
     }
-    int semantic = 0;
-    int valid = parse_fields(p, end, max_headers, fields, &semantic);
+    semantics_t semantics = {0, 0, 0, 0, -1, -1};
+    int valid = parse_fields(p, end, max_headers, fields, &semantics);
     if (valid <= 0) {
         Py_DECREF(fields);
         if (valid < 0) {
@@ -360,8 +427,16 @@ split_head(const unsigned char *s, Py_ssize_t n, Py_ssize_t max_start_line,
         return NULL;
     }
     PyObject *result;
-    if (!semantic && request_head_type != NULL) {
-        result = plain_request_head(method_str, target_str, version, fields);
+    /* The common cases are decided here: at most one Host, no
+     * Transfer-Encoding, Expect or Upgrade, and at most one Connection
+     * ("keep-alive" or "close") and one valid Content-Length. */
+    int plain = semantics.hosts <= 1 && !semantics.other && semantics.connections <= 1
+                && semantics.lengths <= 1 && (!semantics.connections || semantics.keep_alive >= 0)
+                && (!semantics.lengths || semantics.length >= 0);
+    if (plain && request_head_type != NULL) {
+        int keep_alive = semantics.connections ? semantics.keep_alive : version == str_http11;
+        long long length = semantics.lengths ? semantics.length : 0;
+        result = plain_request_head(method_str, target_str, version, fields, keep_alive, length);
     }
     else {
         result = PyTuple_Pack(4, method_str, target_str, version, fields);
