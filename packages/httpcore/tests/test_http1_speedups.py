@@ -5,7 +5,8 @@ code is the reference for each function:
 
 - ``parse_request_head``: argument errors, every head it must pass on to
   the reference (None), what it accepts and how it splits it (a finished
-  `RequestHead`, or the 4-tuple when a field has semantics), the limits
+  `RequestHead`, also for the common Connection and Content-Length fields,
+  or the 4-tuple when a field needs the reference's semantics), the limits
   exactly at and beyond their bounds, interned strings; and every
   one-byte substitution, insertion and deletion of a few heads against the
   reference's ``_parse_request`` (None, or its head or split);
