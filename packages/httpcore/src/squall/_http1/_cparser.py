@@ -14,6 +14,8 @@ head whose fields of meaning to the parser are the common ones (one Host,
 ``_speedups.c``) comes back as a finished `RequestHead`; the others get
 `PyParser`'s semantic checks.
 
+A head that is not taken that way (none complete yet, leading empty lines,
+one over a limit or passed on) is `PyParser.next_event`'s, all of it.
 Response heads (the client side) and bodies are `PyParser`'s code.
 """
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from ._events import Event, ParseError, RequestHead
 from ._pyparser import _CL, _END, _HEAD, PyParser
-from ._speedups import configure, parse_request_head, take_request_head
+from ._speedups import configure, take_request_head
 
 __all__ = ["CParser"]
 
@@ -56,18 +58,3 @@ class CParser(PyParser):
                     self._close_on_error()
                     raise
         return PyParser.next_event(self)
-
-    def _parse_request(self, head: bytearray) -> RequestHead:
-        limits = self.limits
-        result = parse_request_head(head, limits.max_start_line, limits.max_headers)
-        if type(result) is RequestHead:
-            length = result[5]  # content_length
-            if length:
-                self._remaining = length
-                self._state = _CL
-            else:
-                self._state = _END  # no body
-            return result
-        if result is None:
-            return PyParser._parse_request(self, head)
-        return self._request_head(*result)
