@@ -3,9 +3,9 @@
  *
  * parse_request_head(head, max_start_line, max_headers)
  *     Split and validate a complete request head (start line, field lines,
- *     the empty line; any bytes-like object) by the grammar of the pure-Python parser
- *     (squall._http1._pyparser, the reference: RFC 9112 §3, §5; RFC 9110
- *     §5.5, §5.6.2).  It only *accepts*: anything it does not accept, or
+ *     the empty line; any bytes-like object) by the grammar of the
+ *     pure-Python parser (squall._http1._pyparser, the reference: RFC 9112
+ *     §3, §5; RFC 9110 §5.5, §5.6.2).  It only *accepts*: anything it does not accept, or
  *     that needs more than splitting (a target other than origin-form,
  *     CONNECT, a version other than 1.0 and 1.1, a start line longer than
  *     max_start_line, more than max_headers fields), returns None and the
@@ -54,8 +54,12 @@
  *     else: the Python code decides what the head needs (Connection,
  *     chunked framing, no body...).
  *
- * All are pure functions of their arguments; nothing is kept between
- * calls but interned strings and the type given to configure().
+ * Nothing is kept between calls but interned strings and the type given
+ * to configure(); only take_request_head changes an argument (the buffer).
+ * CParser (_cparser.py) calls take_request_head, the connection's writer
+ * (_conn_writing.py) usual_response and response_head; parse_request_head
+ * is the same split on a head given whole (for the tests and other
+ * callers).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
