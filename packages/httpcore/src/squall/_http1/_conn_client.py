@@ -141,18 +141,10 @@ class ClientSide(ConnectionCore):
         start_line: ResponseStartLine = _new_tuple(
             ResponseStartLine, (head.version, code, head.reason)
         )
-        delegate = self._delegate
-        assert delegate is not None
         self._reading = False
         self._head_delivered = True
-        try:
-            result = delegate.headers_received(start_line, HTTPHeaders._from_pairs(head.headers))
-        except Exception as exc:
-            self._delegate_failed(exc)
-            return
-        if result is not None and not self._wait(result, self._start_response_body):
-            return
-        self._start_response_body()
+        if self._deliver_head(start_line, head.headers, self._start_response_body):
+            self._start_response_body()
 
     def _start_response_body(self) -> None:
         if self._detached or self._done:

@@ -22,6 +22,7 @@ from squall._http1._events import (
     EOF,
     Body,
     EndOfMessage,
+    Headers,
     Limits,
     ParseError,
     ParserProtocol,
@@ -36,6 +37,7 @@ from squall.httputil import (
     HTTPInputError,
     HTTPMessageDelegate,
     RequestStartLine,
+    ResponseStartLine,
 )
 from squall.iostream import IOStream, StreamClosedError
 from squall.log import app_log
@@ -263,12 +265,29 @@ class ConnectionCore(HTTPConnection):
             server._request_done(self)
 
     # ------------------------------------------------------------------
-    # Reading: the client side
-    # ------------------------------------------------------------------
-
-    # ------------------------------------------------------------------
     # Waiting for delegates, failures
     # ------------------------------------------------------------------
+
+    def _deliver_head(
+        self,
+        start_line: RequestStartLine | ResponseStartLine,
+        fields: Headers,
+        then: Callable[[], None],
+    ) -> bool:
+        """Give the delegate the message's head (``headers_received``), then go on with `then`.
+
+        Returns True to go on at once; False if the delegate failed, or
+        returned an awaitable that is not complete yet (`then` runs once it
+        is).
+        """
+        delegate = self._delegate
+        assert delegate is not None
+        try:
+            result = delegate.headers_received(start_line, HTTPHeaders._from_pairs(fields))
+        except Exception as exc:
+            self._delegate_failed(exc)
+            return False
+        return result is None or self._wait(result, then)
 
     def _wait(self, result: Awaitable[None], then: Callable[[], None]) -> bool:
         """Wait for a delegate's `result` before going on with `then`.

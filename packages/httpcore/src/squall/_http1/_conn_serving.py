@@ -11,7 +11,7 @@ from squall._http1._conn_core import _IDLE, ConnectionCore
 from squall._http1._decompress import BodyTooLargeError, GzipMessageDelegate
 from squall._http1._events import RequestHead
 from squall._http1._writer import CONTINUE_RESPONSE
-from squall.httputil import HTTPHeaders, HTTPMessageDelegate, RequestStartLine
+from squall.httputil import HTTPMessageDelegate, RequestStartLine
 
 if TYPE_CHECKING:
     from squall._http1._server_conn import HTTP1ServerConnection
@@ -44,12 +44,7 @@ class ServerSide(ConnectionCore):
             RequestStartLine, (head.method, head.target, head.version)
         )
         self._head_delivered = True
-        try:
-            result = delegate.headers_received(start_line, HTTPHeaders._from_pairs(head.headers))
-        except Exception as exc:
-            self._delegate_failed(exc)
-            return
-        if result is not None and not self._wait(result, self._start_body):
+        if not self._deliver_head(start_line, head.headers, self._start_body):
             return
         if self._has_body:
             self._start_body()
