@@ -175,22 +175,13 @@ class ClientSide(ConnectionCore):
         self._done = True
         head = self._response_head
         assert head is not None
-        stream = self.stream
-        # `_release_stream` and `_resolve(True)`, without their calls.
-        self._stop_receiving()
-        leftover = self._parser.trailing_data()
-        if leftover:
-            stream._on_data(leftover)
+        self._release_stream()
         # After a 101 the stream carries the new protocol: its owner decides.
         if not head.upgrade and (
             not head.keep_alive or self._disconnect_on_finish or self.no_keep_alive
         ):
-            stream.close()
-        future = self._future
-        if future is not None and not future.done():
-            future.set_result(True)
-            if self._on_read_done is not None:
-                self._on_read_done(future)
+            self.stream.close()
+        self._resolve(True)
 
     def _release_stream(self) -> None:
         """Stop reading; put what the parser did not consume back into the stream's buffer."""
