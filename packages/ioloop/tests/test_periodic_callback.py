@@ -287,12 +287,20 @@ def test_stop_and_start_while_a_coroutine_runs(io_loop: IOLoop) -> None:
         while calls == 0:
             await asyncio.sleep(0.001)
         pc.stop()
+        # A period long enough that the run start() schedules cannot come
+        # while the first one ends (with 1 ms it could, on a busy machine,
+        # and replace the timer before its coroutine counted the call).
+        pc.callback_time = 60_000
         pc.start()  # schedules a run; the first run's end must not add another
         scheduled = pc._timeout
         release.set()
         await asyncio.sleep(0)
         await asyncio.sleep(0)
-        assert pc._timeout is scheduled or calls > 1
+        assert pc._timeout is scheduled
+        assert calls == 1
+        pc.stop()
+        pc.callback_time = 1
+        pc.start()
         result: int = await asyncio.wait_for(done, WAIT)
         return result
 
